@@ -1,0 +1,135 @@
+# braid build. `make` builds build/braid; `make test` installs what is missing,
+# builds, and runs unit tests (ASan+UBSan), fuzz smoke runs and end-to-end tests;
+# `make run` starts the daemon with the demo incident flowing.
+
+CC       ?= gcc
+FUZZCC   ?= clang
+PKGS     := libuv1-dev libnghttp2-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev \
+            libxxhash-dev libcmocka-dev pkg-config clang libclang-rt-14-dev curl
+WARN     := -Wall -Wextra -Werror
+BASEFLAGS:= -std=c17 -D_GNU_SOURCE -g $(WARN) -MMD -MP -Isrc
+CFLAGS   ?= -O2
+LIBS     := -luv -lnghttp2 -lz -lzstd -lcurl -lxxhash -lpthread -lm
+SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+LIB_SRC  := $(sort $(filter-out src/main.c,$(wildcard src/*/*.c)))
+MAIN_SRC := src/main.c
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/bench_*.c))
+
+OBJ      := $(LIB_SRC:%.c=build/obj/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/%)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=build/%)
+UI_GEN   := build/gen/ui_assets.c
+
+.PHONY: all deps npm-deps test unit fuzz-smoke e2e run bench fuzz format clean
+
+all: build/braid
+
+# ---- dependencies (Debian packages, npm) ---------------------------------
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+E2E_PKGS := nodejs npm chromium
+npm-deps: deps
+	@missing=""; for p in $(E2E_PKGS); do \
+	  command -v $$p >/dev/null 2>&1 || dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then \
+	  echo "installing npm modules for tests/e2e"; \
+	  cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	fi
+
+# ---- the daemon ------------------------------------------------------------
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -DBRAID_VERSION='"$(VERSION)"' -c $< -o $@
+
+build/braid: $(OBJ) build/obj/src/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# ---- sanitizer build and unit tests ---------------------------------------
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -DBRAID_VERSION='"$(VERSION)"' -c $< -o $@
+
+build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
+
+build/asan/braid: $(ASAN_OBJ) build/asan/src/main.o
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+unit: deps $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || fail=1; \
+	done; exit $$fail
+
+# ---- fuzzing -----------------------------------------------------------------
+FUZZFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -Wall -Wextra -Werror \
+             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+FUZZ_SMOKE_SECONDS ?= 15
+fuzz-smoke: deps $(FUZZ_BIN)
+	@fail=0; pass=0; for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SMOKE_SECONDS)s)"; \
+	  if $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n fuzz/corpus/$$n \
+	       >build/fuzz/$$n.log 2>&1; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); tail -40 build/fuzz/$$n.log; fi; \
+	done; echo "fuzz smoke: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+FUZZ_SECONDS ?= 300
+fuzz: deps $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
+
+# ---- end-to-end --------------------------------------------------------------
+e2e: npm-deps build/braid
+	cd tests/e2e && BRAID_BIN=$(CURDIR)/build/braid node --test --test-concurrency=1 *.test.mjs
+
+# ---- top-level ---------------------------------------------------------------
+test: deps
+	$(MAKE) build/braid
+	$(MAKE) unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) e2e
+	@echo "all test suites passed"
+
+run: deps build/braid
+	@echo "braid: data in ./braid-data; query API and UI on http://127.0.0.1:4320/"
+	./build/braid serve --data ./braid-data --demo
+
+build/bench_%: bench/bench_%.c $(OBJ)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(OBJ) $(LIBS)
+
+bench: deps build/braid $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --braid build/braid || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h') $(wildcard src/*/*.[ch] tests/unit/*.c fuzz/*.c bench/*.c)
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) build/obj/src/main.d build/asan/src/main.d

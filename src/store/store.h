@@ -1,0 +1,74 @@
+/* store: braid's embedded, durable store for all signals. Owns the data
+ * directory: the WAL (acknowledgement point), the memtables, the immutable
+ * columnar parts and their trace indexes. Thread-safe: any thread may append
+ * or query; appends share fsyncs (group commit); queries never block appends
+ * for longer than a memtable snapshot takes. The on-disk format is described
+ * in docs/storage-format.md. */
+#ifndef BRAID_STORE_H
+#define BRAID_STORE_H
+
+#include "../model/model.h"
+
+typedef struct store store;
+
+typedef enum {
+    STORE_FSYNC_BATCH = 0,  /* one fsync per group commit (default) */
+    STORE_FSYNC_ALWAYS = 1, /* one fsync per append, no sharing */
+    STORE_FSYNC_NONE = 2,   /* leave it to the OS */
+} store_fsync;
+
+typedef struct {
+    const char *dir; /* data directory; created if missing */
+    store_fsync fsync;
+    uint64_t memtable_bytes; /* flush a signal's memtable above this (default 64 MiB) */
+    uint64_t memory_limit;   /* above this appends return BRAID_EBUSY (default 1 GiB) */
+    uint64_t retention_ns;   /* drop days older than this; 0 = keep forever */
+    bool background; /* run flush/merge/retention threads (default true via store_opts_default) */
+} store_opts;
+
+void store_opts_default(store_opts *o);
+
+/* Opens (creating if needed) the store, replaying the WAL. On error returns a
+ * BRAID_E* code and *out is NULL. Free with store_close. */
+int store_open(const store_opts *o, store **out);
+/* Flushes memtables to parts, stops background threads, frees everything.
+ * Returns the first error met while flushing (the store is freed regardless). */
+int store_close(store *s);
+
+/* Appends every row of the batch. Returns 0 only once the rows are in the WAL
+ * (and fsynced per the policy); then they are visible to queries. Returns
+ * BRAID_EBUSY when over the memory limit (nothing appended), BRAID_EIO when
+ * the WAL could not be written (nothing acknowledged). Thread-safe. */
+int store_append(store *s, const model_batch *b);
+
+/* Writes all memtables to parts now and trims the WAL. For tests and shutdown. */
+int store_flush(store *s);
+
+/* Every span, log and exemplar with this trace id, from parts and memtables,
+ * with no time range. Rows are appended to `out` (which owns copies of all
+ * bytes in its arena). Order: spans by start time, logs by time, exemplars by
+ * time. Returns 0 (possibly with no rows) or an error. */
+int store_trace(store *s, const trace_id_t *tid, model_batch *out);
+
+/* Full scans over a time range [start_ns, end_ns] (inclusive) of one signal.
+ * The callback gets a row (model_log*, model_span*, model_metric* or
+ * model_exemplar* by signal) valid only during the call, and returns 0 to go on
+ * or 1 to stop. Parts whose time range misses the window are skipped. */
+typedef int (*store_scan_cb)(const void *row, void *ud);
+int store_scan(store *s, signal_t sig, uint64_t start_ns, uint64_t end_ns, store_scan_cb cb,
+               void *ud);
+
+typedef struct {
+    uint64_t rows[SIGNAL_COUNT]; /* rows stored (memtable + parts) */
+    uint64_t memtable_rows[SIGNAL_COUNT];
+    uint64_t parts[SIGNAL_COUNT];
+    uint64_t part_bytes[SIGNAL_COUNT]; /* bytes on disk in parts */
+    uint64_t wal_bytes;                /* bytes appended to the WAL since open */
+    uint64_t wal_fsyncs;
+    uint64_t group_commits; /* WAL writes that carried >1 append */
+    uint64_t flushes;
+    uint64_t memory_bytes; /* memtables + in-flight */
+} store_stats;
+void store_get_stats(store *s, store_stats *st);
+
+#endif
