@@ -118,7 +118,7 @@ test: deps
 
 run: deps build/braid
 	@echo "braid: data in ./braid-data; query API and UI on http://127.0.0.1:4320/"
-	./build/braid serve --data ./braid-data --demo
+	./build/braid serve --data ./braid-data
 
 build/bench_%: bench/bench_%.c $(OBJ)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(OBJ) $(LIBS)

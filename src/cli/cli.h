@@ -1,0 +1,23 @@
+/* cli: the client subcommands of the braid binary (trace, logs) that talk to
+ * a running daemon's query API over HTTP, and their terminal rendering.
+ * Each returns a process exit code: 0 success, 1 a finding or not found,
+ * 2 usage error, 3 cannot reach the server. Never exits the process. */
+#ifndef BRAID_CLI_H
+#define BRAID_CLI_H
+
+#include "../util/util.h"
+
+int cli_trace(int argc, char **argv);
+int cli_logs(int argc, char **argv);
+
+/* Renders a /api/v1/traces/{id} JSON document as a terminal waterfall with
+ * each span's log lines under it. `width` is the bar width in columns; color
+ * adds ANSI colors. Returns 0, or BRAID_EINVAL when the document is not a
+ * trace. Appends to out. */
+int cli_render_trace(const uint8_t *json, size_t n, int width, bool color, buf *out);
+
+/* GETs url; fills body and *status. Returns 0, or BRAID_EIO when the server
+ * cannot be reached (the reason goes to err). The caller frees body. */
+int cli_http_get(const char *url, buf *body, long *status, char *err, size_t errlen);
+
+#endif
