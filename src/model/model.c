@@ -164,12 +164,16 @@ static int av_len_rec(const uint8_t *p, const uint8_t *end, int depth, size_t *l
 
 int av_value_len(const uint8_t *p, size_t n, size_t *len)
 {
+    if (n == 0)
+        return BRAID_EINVAL;
     return av_len_rec(p, p + n, 0, len);
 }
 
 int av_validate_value(bslice v)
 {
     size_t len;
+    if (v.n == 0)
+        return BRAID_EINVAL;
     if (av_len_rec(v.p, v.p + v.n, 0, &len) || len != v.n)
         return BRAID_EINVAL;
     return 0;
@@ -188,10 +192,10 @@ int av_validate_attrs(bslice a)
 /* ---- iteration ---- */
 void av_iter_init(av_iter *it, bslice attrs)
 {
-    it->p = attrs.p;
-    it->end = attrs.p + attrs.n;
+    it->p = it->end = attrs.p;
     it->left = 0;
     if (attrs.n >= 4) {
+        it->end = attrs.p + attrs.n;
         it->left = rd_u32le(attrs.p);
         it->p += 4;
     }
@@ -673,6 +677,9 @@ static int u64_array_json(buf *out, rd *r, uint32_t n)
 
 int model_metric_payload_to_json(buf *out, uint8_t type, bslice payload)
 {
+    static const uint8_t none[1];
+    if (payload.n == 0)
+        payload.p = none; /* never offset a NULL pointer */
     rd r = {payload.p, payload.p + payload.n, 0};
     size_t start = out->n;
     switch (type) {
@@ -779,6 +786,8 @@ int model_metric_payload_to_json(buf *out, uint8_t type, bslice payload)
 int32_t model_hist_bucket(bslice payload, double value)
 {
     /* Explicit-bounds histogram: bucket i holds (bounds[i-1], bounds[i]]. */
+    if (payload.n < 8 + 9 + 9 + 9)
+        return -1;
     rd r = {payload.p, payload.p + payload.n, 0};
     r.p += 8 + 9 + 9 + 9; /* count, sum+has, min+has, max+has */
     if (r.p > r.end)
