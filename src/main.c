@@ -384,7 +384,10 @@ static int cmd_serve(int argc, char **argv)
         uv_signal_start(&d.sig_int, on_signal, SIGINT);
         print_listen("otlp-http", cfg.otlp_http_addr, d.otlp_http);
         print_listen("api", cfg.api_addr, d.api_srv);
-        printf("braid: data in %s; query API and UI at http://%s/\n", cfg.data, cfg.api_addr);
+        const char *colon = strrchr(cfg.api_addr, ':');
+        int hostlen = colon ? (int)(colon - cfg.api_addr) : 0;
+        printf("braid: data in %s; query API and UI at http://%.*s:%d/\n", cfg.data, hostlen,
+               cfg.api_addr, http_server_port(d.api_srv));
         printf("braid: ready\n");
         fflush(stdout);
         api_set_ready(d.api, true);
