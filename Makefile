@@ -27,7 +27,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=build/%)
 UI_GEN   := build/gen/ui_assets.c
 
-.PHONY: all deps npm-deps test unit fuzz-smoke e2e run bench fuzz format clean
+.PHONY: FORCE all deps npm-deps test unit fuzz-smoke e2e run bench fuzz format clean
 
 all: build/braid
 
@@ -58,7 +58,13 @@ npm-deps: deps
 # ---- the daemon ------------------------------------------------------------
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+# Only main.o carries the version, rebuilt every time so it is never stale.
+build/obj/src/main.o: src/main.c FORCE
+	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -DBRAID_VERSION='"$(VERSION)"' -c $< -o $@
+FORCE:
 
 build/braid: $(OBJ) build/obj/src/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
@@ -66,7 +72,7 @@ build/braid: $(OBJ) build/obj/src/main.o
 # ---- sanitizer build and unit tests ---------------------------------------
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -DBRAID_VERSION='"$(VERSION)"' -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
 build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
@@ -83,11 +89,16 @@ unit: deps $(UNIT_BIN)
 
 # ---- fuzzing -----------------------------------------------------------------
 FUZZFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -Wall -Wextra -Werror \
-             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+             -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ  := $(LIB_SRC:%.c=build/fuzzobj/%.o)
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+build/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	$(FUZZCC) $(FUZZFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 FUZZ_SMOKE_SECONDS ?= 15
 fuzz-smoke: deps $(FUZZ_BIN)
@@ -110,7 +121,7 @@ e2e: npm-deps build/braid
 
 # ---- top-level ---------------------------------------------------------------
 test: deps
-	$(MAKE) build/braid
+	$(MAKE) build/braid $(BENCH_BIN)
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
@@ -132,4 +143,4 @@ format:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) build/obj/src/main.d build/asan/src/main.d
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BENCH_BIN:=.d) build/obj/src/main.d build/asan/src/main.d
