@@ -1,0 +1,208 @@
+/* store/tidx: the trace index file of a part — the sorted distinct trace ids
+ * with the (first row, row count) run each owns, in CRC'd pages of
+ * TIDX_PAGE_ENTRIES entries, preceded by a bloom filter and a fence holding
+ * the first id of every page. A lookup costs a bloom test, a binary search of
+ * the fence in memory and one page. Owns its mapping; never trusts the file:
+ * sizes are checked at open and each page's CRC when it is read. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TIDX_MAGIC "BRAIDTIX"
+#define TIDX_HDR 64
+#define TIDX_PAGE_BYTES (TIDX_PAGE_ENTRIES * TIDX_ENTRY + 4)
+
+void tidx_writer_init(tidx_writer *t)
+{
+    memset(t, 0, sizeof *t);
+    buf_init(&t->entries);
+}
+
+void tidx_writer_free(tidx_writer *t)
+{
+    buf_free(&t->entries);
+    memset(t, 0, sizeof *t);
+}
+
+static void emit(tidx_writer *t)
+{
+    if (!t->have)
+        return;
+    buf_append(&t->entries, t->cur.b, 16);
+    buf_put_u32le(&t->entries, t->first);
+    buf_put_u32le(&t->entries, t->count);
+    t->n++;
+    t->have = false;
+}
+
+int tidx_writer_add(tidx_writer *t, const trace_id_t *tid, uint32_t row)
+{
+    if (t->have) {
+        int c = memcmp(tid->b, t->cur.b, 16);
+        if (c < 0)
+            return BRAID_EINVAL;
+        if (c == 0) {
+            if (row != t->first + t->count)
+                return BRAID_EINVAL;
+            t->count++;
+            return 0;
+        }
+        emit(t);
+    }
+    t->cur = *tid;
+    t->first = row;
+    t->count = 1;
+    t->have = true;
+    return t->entries.err;
+}
+
+int tidx_writer_write(tidx_writer *t, int fd, uint64_t nrows)
+{
+    emit(t);
+    if (t->entries.err)
+        return t->entries.err;
+    uint64_t n = t->n;
+    uint32_t npages = (uint32_t)((n + TIDX_PAGE_ENTRIES - 1) / TIDX_PAGE_ENTRIES);
+    uint64_t mbits = bloom_bits_for(n);
+    buf out;
+    buf_init(&out);
+    uint8_t hdr[TIDX_HDR] = {0};
+    memcpy(hdr, TIDX_MAGIC, 8);
+    wr_u32le(hdr + 8, STORE_FORMAT_VERSION);
+    wr_u32le(hdr + 12, TIDX_PAGE_ENTRIES);
+    wr_u64le(hdr + 16, n);
+    wr_u64le(hdr + 24, mbits);
+    wr_u32le(hdr + 32, BLOOM_K);
+    wr_u32le(hdr + 36, npages);
+    wr_u64le(hdr + 40, nrows);
+    buf_append(&out, hdr, sizeof hdr);
+    size_t bloom_off = out.n;
+    if (buf_reserve(&out, (size_t)(mbits / 8)) == 0) {
+        memset(out.p + out.n, 0, (size_t)(mbits / 8));
+        out.n += (size_t)(mbits / 8);
+    }
+    for (uint64_t i = 0; i < n && !out.err; i++) {
+        trace_id_t id;
+        memcpy(id.b, t->entries.p + i * TIDX_ENTRY, 16);
+        bloom_add(out.p + bloom_off, mbits, BLOOM_K, &id);
+    }
+    for (uint32_t pg = 0; pg < npages; pg++)
+        buf_append(&out, t->entries.p + (size_t)pg * TIDX_PAGE_ENTRIES * TIDX_ENTRY, 16);
+    if (!out.err)
+        wr_u32le(out.p + 60, crc32c(crc32c(0, out.p, 60), out.p + TIDX_HDR, out.n - TIDX_HDR));
+    for (uint32_t pg = 0; pg < npages; pg++) {
+        uint64_t first = (uint64_t)pg * TIDX_PAGE_ENTRIES;
+        uint64_t cnt = n - first < TIDX_PAGE_ENTRIES ? n - first : TIDX_PAGE_ENTRIES;
+        const uint8_t *src = t->entries.p + first * TIDX_ENTRY;
+        buf_append(&out, src, (size_t)(cnt * TIDX_ENTRY));
+        buf_put_u32le(&out, crc32c(0, src, (size_t)(cnt * TIDX_ENTRY)));
+    }
+    int rc = out.err ? out.err : fs_write_all(fd, out.p, out.n);
+    buf_free(&out);
+    return rc;
+}
+
+void tidx_close(tidx *t)
+{
+    if (t->map)
+        munmap(t->map, t->len);
+    memset(t, 0, sizeof *t);
+}
+
+int tidx_open(tidx *t, const char *path)
+{
+    memset(t, 0, sizeof *t);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return BRAID_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return BRAID_EIO;
+    }
+    size_t len = (size_t)st.st_size;
+    if (len < TIDX_HDR) {
+        close(fd);
+        return BRAID_EFORMAT;
+    }
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return BRAID_EIO;
+    t->map = m;
+    t->len = len;
+    const uint8_t *h = t->map;
+    int rc = BRAID_EFORMAT;
+    if (memcmp(h, TIDX_MAGIC, 8) != 0 || rd_u32le(h + 8) != STORE_FORMAT_VERSION ||
+        rd_u32le(h + 12) != TIDX_PAGE_ENTRIES)
+        goto bad;
+    t->nentries = rd_u64le(h + 16);
+    t->bloom_bits = rd_u64le(h + 24);
+    t->bloom_k = rd_u32le(h + 32);
+    t->npages = rd_u32le(h + 36);
+    t->nrows = rd_u64le(h + 40);
+    if (t->nentries > len / TIDX_ENTRY || t->bloom_bits == 0 || t->bloom_bits % 64 ||
+        t->bloom_bits / 8 > len || t->bloom_k == 0 || t->bloom_k > 32 ||
+        t->npages != (t->nentries + TIDX_PAGE_ENTRIES - 1) / TIDX_PAGE_ENTRIES)
+        goto bad;
+    uint64_t want = TIDX_HDR + t->bloom_bits / 8 + (uint64_t)t->npages * 16 +
+                    t->nentries * TIDX_ENTRY + (uint64_t)t->npages * 4;
+    if (want != len)
+        goto bad;
+    size_t meta_end = TIDX_HDR + (size_t)(t->bloom_bits / 8) + (size_t)t->npages * 16;
+    if (crc32c(crc32c(0, h, 60), h + TIDX_HDR, meta_end - TIDX_HDR) != rd_u32le(h + 60))
+        goto bad;
+    t->bloom = h + TIDX_HDR;
+    t->fence = t->bloom + t->bloom_bits / 8;
+    t->pages = t->fence + (size_t)t->npages * 16;
+    return 0;
+bad:
+    tidx_close(t);
+    return rc;
+}
+
+int tidx_lookup(const tidx *t, const trace_id_t *tid, uint32_t *first, uint32_t *count)
+{
+    if (t->nentries == 0 || !bloom_test(t->bloom, t->bloom_bits, t->bloom_k, tid))
+        return 0;
+    uint32_t lo = 0, hi = t->npages;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (memcmp(t->fence + (size_t)mid * 16, tid->b, 16) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    uint32_t pg = lo - 1;
+    uint64_t base = (uint64_t)pg * TIDX_PAGE_ENTRIES;
+    uint32_t cnt =
+        (uint32_t)(t->nentries - base < TIDX_PAGE_ENTRIES ? t->nentries - base : TIDX_PAGE_ENTRIES);
+    const uint8_t *page = t->pages + (size_t)pg * TIDX_PAGE_BYTES;
+    if (crc32c(0, page, (size_t)cnt * TIDX_ENTRY) != rd_u32le(page + (size_t)cnt * TIDX_ENTRY))
+        return BRAID_EFORMAT;
+    uint32_t a = 0, b = cnt;
+    while (a < b) {
+        uint32_t mid = a + (b - a) / 2;
+        int c = memcmp(page + (size_t)mid * TIDX_ENTRY, tid->b, 16);
+        if (c == 0) {
+            const uint8_t *e = page + (size_t)mid * TIDX_ENTRY;
+            uint32_t f = rd_u32le(e + 16), n = rd_u32le(e + 20);
+            if (n == 0 || (uint64_t)f + n > t->nrows)
+                return BRAID_EFORMAT;
+            *first = f;
+            *count = n;
+            return 1;
+        }
+        if (c < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return 0;
+}
