@@ -4,6 +4,7 @@
 
 CC       ?= gcc
 FUZZCC   ?= clang
+SANCC    ?= clang
 PKGS     := libuv1-dev libnghttp2-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev \
             libxxhash-dev libcmocka-dev pkg-config clang libclang-rt-14-dev curl
 WARN     := -Wall -Wextra -Werror
@@ -70,16 +71,17 @@ build/braid: $(OBJ) build/obj/src/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # ---- sanitizer build and unit tests ---------------------------------------
+# clang's UBSan also catches pointer arithmetic on NULL, which gcc's does not.
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
+	$(SANCC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
 build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
+	$(SANCC) $(BASEFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
 build/asan/braid: $(ASAN_OBJ) build/asan/src/main.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	$(SANCC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 unit: deps $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \

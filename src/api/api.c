@@ -688,7 +688,8 @@ static void handle_logs(api *a, params *p)
     if (rc) {
         respond_error(p->r, 500, "log query failed: %s", braid_strerror(rc));
     } else {
-        qsort(out.logs, out.nlogs, sizeof *out.logs, log_cmp_newest);
+        if (out.nlogs > 1)
+            qsort(out.logs, out.nlogs, sizeof *out.logs, log_cmp_newest);
         size_t n = out.nlogs < limit ? out.nlogs : limit;
         buf *o = &p->r->body;
         buf_puts(o, "{\"logs\":[");
@@ -798,7 +799,8 @@ static void handle_services(api *a, params *p)
         free(c.rows);
         return;
     }
-    qsort(c.rows, c.n, sizeof *c.rows, svc_cmp);
+    if (c.n > 1)
+        qsort(c.rows, c.n, sizeof *c.rows, svc_cmp);
     buf *o = &p->r->body;
     buf_puts(o, "{\"services\":[");
     for (size_t i = 0; i < c.n; i++) {

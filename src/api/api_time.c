@@ -126,7 +126,7 @@ int api_parse_time(bslice s, uint64_t now_ns, uint64_t *out_ns)
     if (s.n >= 20 && s.p[4] == '-')
         return parse_rfc3339(s, out_ns);
     uint8_t last = s.p[s.n - 1];
-    if (last >= '0' && last <= '9')
+    if ((last >= '0' && last <= '9') || last == '.')
         return parse_epoch(s, out_ns);
     char tmp[65];
     memcpy(tmp, s.p, s.n);

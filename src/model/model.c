@@ -283,6 +283,10 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 void json_put_str(buf *out, bslice s)
 {
     static const char hex[] = "0123456789abcdef";
+    if (s.n == 0) {
+        buf_append(out, "\"\"", 2);
+        return;
+    }
     buf_putc(out, '"');
     size_t i = 0, run = 0;
     while (i < s.n) {

@@ -708,7 +708,7 @@ static bool escapes_ok(const uint8_t *p, size_t n)
 void http1_query_init(http1_query_iter *it, bslice query)
 {
     it->p = query.p;
-    it->end = query.p + query.n;
+    it->end = query.n ? query.p + query.n : query.p; /* never offset a NULL pointer */
     it->err = 0;
 }
 

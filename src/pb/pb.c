@@ -10,7 +10,7 @@ void pb_reader_init(pb_reader *r, const uint8_t *p, size_t n)
 {
     memset(r, 0, sizeof *r);
     r->p = p;
-    r->end = p + n;
+    r->end = n ? p + n : p; /* never offset a NULL pointer */
 }
 
 /* Decodes a LEB128 varint of at most 10 bytes whose value fits 64 bits.
