@@ -275,7 +275,7 @@ static void crc_init(void)
 #include <pthread.h>
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
-uint32_t crc32c(uint32_t crc, const void *data, size_t n)
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&crc_once, crc_init);
     const uint8_t *p = data;
@@ -292,6 +292,47 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t n)
     while (n--)
         crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
     return ~crc;
+}
+
+#if defined(__x86_64__)
+/* SSE4.2 has a CRC32C instruction: ~8 bytes per cycle against ~1 for tables,
+ * and the WAL and every part block checksum all their bytes. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const void *data,
+                                                            size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t c = ~crc;
+    while (n >= 8) {
+        c = __builtin_ia32_crc32di(c, rd_u64le(p));
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+#endif
+
+bool crc32c_hw_available(void)
+{
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("sse4.2");
+#else
+    return false;
+#endif
+}
+
+uint32_t crc32c(uint32_t crc, const void *data, size_t n)
+{
+#if defined(__x86_64__)
+    static int hw = -1;
+    if (hw < 0)
+        hw = crc32c_hw_available();
+    if (hw)
+        return crc32c_hw(crc, data, n);
+#endif
+    return crc32c_sw(crc, data, n);
 }
 
 /* ---- clocks ---- */

@@ -112,8 +112,12 @@ static inline void wr_u64le(uint8_t *p, uint64_t v)
 /* Reads a LEB128 varint from [*p, end). Returns 0 or BRAID_EINVAL. */
 int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 
-/* CRC32C (Castagnoli), as used by the WAL and part files. */
+/* CRC32C (Castagnoli), as used by the WAL and part files. crc32c uses the
+ * CPU's instruction when it has one; crc32c_sw is the portable table version
+ * (exposed so tests can check that both agree). */
 uint32_t crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t n);
+bool crc32c_hw_available(void);
 
 /* Clocks, in nanoseconds. */
 uint64_t now_unix_ns(void);
