@@ -2,7 +2,7 @@
  * /metrics. Each handler validates its parameters (400 with a message naming
  * the parameter), reads the store, and renders JSON. Owns the query latency
  * histogram and the list of /metrics contributors; never writes the store. */
-#include "api.h"
+#include "api_internal.h"
 
 #include "../net/http1.h"
 
@@ -54,21 +54,24 @@ int api_add_metrics_source(api *a, api_metrics_fn fn, void *ud)
     return 0;
 }
 
+store *api_store(api *a)
+{
+    return a->s;
+}
+
 void api_set_ready(api *a, bool ready)
 {
     atomic_store(&a->ready, ready);
 }
 
 /* ---- responses ---- */
-static void respond_json(api_response *r, int status)
+void respond_json(api_response *r, int status)
 {
     r->status = status;
     r->content_type = "application/json";
 }
 
-static void respond_error(api_response *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void respond_error(api_response *r, int status, const char *fmt, ...)
+void respond_error(api_response *r, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -97,15 +100,8 @@ static int qget(bslice q, const char *name, char *out, size_t cap)
     return 1;
 }
 
-typedef struct {
-    api_response *r;
-    bslice q;
-    uint64_t now;
-    bool failed;
-} params;
-
 /* Reads a string parameter; on a malformed value answers 400 and marks failed. */
-static bool p_str(params *p, const char *name, char *out, size_t cap)
+bool p_str(params *p, const char *name, char *out, size_t cap)
 {
     out[0] = 0;
     if (p->failed)
@@ -120,7 +116,7 @@ static bool p_str(params *p, const char *name, char *out, size_t cap)
     return rc == 1 && out[0];
 }
 
-static bool p_time(params *p, const char *name, uint64_t *out)
+bool p_time(params *p, const char *name, uint64_t *out)
 {
     char v[80];
     if (!p_str(p, name, v, sizeof v))
@@ -136,7 +132,7 @@ static bool p_time(params *p, const char *name, uint64_t *out)
     return true;
 }
 
-static bool p_uint(params *p, const char *name, uint64_t max, uint64_t *out)
+bool p_uint(params *p, const char *name, uint64_t max, uint64_t *out)
 {
     char v[32];
     if (!p_str(p, name, v, sizeof v))
@@ -153,7 +149,7 @@ static bool p_uint(params *p, const char *name, uint64_t max, uint64_t *out)
     return true;
 }
 
-static bool p_duration(params *p, const char *name, uint64_t *out)
+bool p_duration(params *p, const char *name, uint64_t *out)
 {
     char v[32];
     if (!p_str(p, name, v, sizeof v))
@@ -168,7 +164,7 @@ static bool p_duration(params *p, const char *name, uint64_t *out)
 }
 
 /* The time window of a query: [start, end], default the last hour. */
-static bool p_window(params *p, uint64_t *start, uint64_t *end)
+bool p_window(params *p, uint64_t *start, uint64_t *end)
 {
     *end = p->now;
     p_time(p, "end", end);
@@ -902,6 +898,7 @@ void api_handle(api *a, bslice method, bslice path, bslice query, api_response *
     params p = {r, query, now_unix_ns(), false};
     bool get = bslice_eq_cstr(method, "GET") || bslice_eq_cstr(method, "HEAD");
     static const char trace_prefix[] = "/api/v1/traces/";
+    static const char metric_prefix[] = "/api/v1/metrics/";
     uint64_t t0 = now_mono_ns();
     bool known = true;
     if (path_is(path, "/healthz")) {
@@ -929,6 +926,20 @@ void api_handle(api *a, bslice method, bslice path, bslice query, api_response *
     } else if (path_is(path, "/api/v1/services")) {
         if (get)
             handle_services(a, &p);
+    } else if (path_is(path, "/api/v1/metrics")) {
+        if (get)
+            api_handle_metric_list(a, &p);
+    } else if (path.n > sizeof metric_prefix - 1 &&
+               memcmp(path.p, metric_prefix, sizeof metric_prefix - 1) == 0) {
+        if (get) {
+            char name[512];
+            size_t nl;
+            bslice raw = {path.p + sizeof metric_prefix - 1, path.n - (sizeof metric_prefix - 1)};
+            if (http1_pct_decode(raw, false, (uint8_t *)name, sizeof name, &nl))
+                respond_error(r, 400, "metric name in the path is malformed or too long");
+            else
+                api_handle_metric_query(a, (bslice){(const uint8_t *)name, nl}, &p);
+        }
     } else {
         known = false;
         respond_error(r, 404, "no such endpoint: %.*s (see docs/api.md)",

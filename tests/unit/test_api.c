@@ -356,6 +356,149 @@ static void test_handlers(void **state)
     free(b);
 }
 
+static void put_f64(buf *b, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    buf_put_u64le(b, bits);
+}
+
+/* An explicit-bounds histogram payload with bounds {1,2,4}. */
+static bslice hist_payload(buf *b, const uint64_t counts[4])
+{
+    uint64_t total = counts[0] + counts[1] + counts[2] + counts[3];
+    buf_put_u64le(b, total);
+    put_f64(b, 0);
+    buf_putc(b, 0);
+    put_f64(b, 0);
+    buf_putc(b, 0);
+    put_f64(b, 0);
+    buf_putc(b, 0);
+    buf_put_u32le(b, 4);
+    for (int i = 0; i < 4; i++)
+        buf_put_u64le(b, counts[i]);
+    buf_put_u32le(b, 3);
+    put_f64(b, 1);
+    put_f64(b, 2);
+    put_f64(b, 4);
+    return (bslice){b->p, b->n};
+}
+
+static void test_metrics_queries(void **state)
+{
+    fixture *f = *state;
+    const uint64_t s = 1000000000ull, T0 = (now_unix_ns() / s - 600) * s;
+    model_batch b;
+    model_batch_init(&b);
+    model_origin *oa = model_batch_add_origin(&b), *ob = model_batch_add_origin(&b);
+    oa->service = BSLICE_LIT("a");
+    ob->service = BSLICE_LIT("b");
+    struct {
+        const char *name;
+        uint8_t type, temp, mono;
+        model_origin *o;
+        uint64_t t, start;
+        double v;
+    } pts[] = {
+        {"g", METRIC_GAUGE, 0, 0, oa, T0 + 1 * s, 0, 2},
+        {"g", METRIC_GAUGE, 0, 0, oa, T0 + 2 * s, 0, 4},
+        {"c", METRIC_SUM, 2, 1, oa, T0 + 1 * s, T0, 10},
+        {"c", METRIC_SUM, 2, 1, oa, T0 + 11 * s, T0, 30},
+        {"c", METRIC_SUM, 2, 1, oa, T0 + 21 * s, T0 + 20 * s, 5}, /* restarted */
+    };
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+        model_metric *m = model_batch_add_metric(&b);
+        m->origin = pts[i].o;
+        m->name = bslice_cstr(pts[i].name);
+        m->type = pts[i].type;
+        m->temporality = pts[i].temp;
+        m->monotonic = pts[i].mono;
+        m->time_ns = pts[i].t;
+        m->start_ns = pts[i].start;
+        m->value_double = pts[i].v;
+    }
+    buf ha, hb;
+    buf_init(&ha);
+    buf_init(&hb);
+    const uint64_t ca[4] = {0, 10, 0, 0}, cb[4] = {10, 0, 0, 0};
+    model_origin *os[2] = {oa, ob};
+    bslice pls[2] = {hist_payload(&ha, ca), hist_payload(&hb, cb)};
+    for (int i = 0; i < 2; i++) {
+        model_metric *m = model_batch_add_metric(&b);
+        m->origin = os[i];
+        m->name = BSLICE_LIT("h");
+        m->unit = BSLICE_LIT("s");
+        m->type = METRIC_HISTOGRAM;
+        m->temporality = 1;
+        m->time_ns = T0 + 1 * s;
+        m->payload = pls[i];
+        model_exemplar *x = model_batch_add_exemplar(&b);
+        x->origin = os[i];
+        x->metric_name = BSLICE_LIT("h");
+        x->time_ns = T0 + 1 * s;
+        x->value_double = 1.5;
+        x->trace_id.b[0] = (uint8_t)(0x10 + i);
+        x->bucket = 1;
+    }
+    assert_int_equal(0, store_append(f->s, &b));
+    model_batch_free(&b);
+    buf_free(&ha);
+    buf_free(&hb);
+
+    char q[256];
+    int st;
+    snprintf(q, sizeof q, "start=%llu&end=%llu", (unsigned long long)(T0 / s),
+             (unsigned long long)(T0 / s + 59));
+    char *r = get(f, "/api/v1/metrics", q, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(r,
+                           "{\"name\":\"c\",\"type\":\"sum\",\"unit\":\"\",\"description\":\"\","
+                           "\"monotonic\":true,\"temporality\":\"cumulative\",\"services\":[\"a\"],"
+                           "\"series_count\":1,\"point_count\":3,\"exemplar_count\":0}"));
+    assert_non_null(strstr(r, "\"name\":\"h\",\"type\":\"histogram\",\"unit\":\"s\""));
+    assert_non_null(strstr(r, "\"series_count\":2,\"point_count\":2,\"exemplar_count\":2"));
+    free(r);
+
+    snprintf(q, sizeof q, "start=%llu&end=%llu&step=10s", (unsigned long long)(T0 / s),
+             (unsigned long long)(T0 / s + 59));
+    r = get(f, "/api/v1/metrics/g", q, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(r, "\"labels\":{\"service\":\"a\"},\"points\":[{\"t\":"));
+    assert_non_null(strstr(r, ",\"v\":3},"));
+    free(r);
+    r = get(f, "/api/v1/metrics/c", q, &st);
+    assert_int_equal(st, 200);
+    /* Step 0 has no earlier point to diff against; step 1 grew by 20 over
+     * 10 s; step 2 restarted at 5. */
+    assert_non_null(strstr(r, ",\"v\":null},"));
+    assert_non_null(strstr(r, ",\"v\":2},"));
+    assert_non_null(strstr(r, ",\"v\":0.5},"));
+    free(r);
+    char q2[300];
+    snprintf(q2, sizeof q2, "%s&quantile=0.5", q);
+    r = get(f, "/api/v1/metrics/h", q2, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(r, "\"labels\":{\"service\":\"a\"},\"points\":[{\"t\":\""));
+    assert_non_null(strstr(r, ",\"v\":1.5},"));
+    assert_non_null(strstr(r, ",\"v\":0.5},"));
+    assert_int_equal(count(r, "\"trace_id\":\"1"), 2);
+    free(r);
+    snprintf(q2, sizeof q2, "%s&by=none", q);
+    r = get(f, "/api/v1/metrics/h", q2, &st);
+    assert_int_equal(count(r, "\"labels\":{},\"points\""), 1);
+    free(r);
+    r = get(f, "/api/v1/metrics/nope", q, &st);
+    assert_int_equal(st, 404);
+    free(r);
+    r = get(f, "/api/v1/metrics/h", "quantile=2", &st);
+    assert_int_equal(st, 400);
+    free(r);
+    r = get(f, "/api/v1/metrics/h", "start=0&step=1ms", &st);
+    assert_int_equal(st, 400);
+    assert_non_null(strstr(r, "more than 11000"));
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_span_json),
         cmocka_unit_test(test_log_and_exemplar_json),
         cmocka_unit_test_setup_teardown(test_handlers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_queries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
