@@ -1003,6 +1003,28 @@ static int open_listen_socket(const struct sockaddr_storage *ss, const char *add
     return 0;
 }
 
+int net_listen_socket(const char *addr, int *fd_out, int *port_out, char *err, size_t errlen)
+{
+    if (errlen)
+        err[0] = 0;
+    struct sockaddr_storage ss, bound;
+    int fd, rc = parse_addr(addr, &ss, err, errlen);
+    if (rc == 0)
+        rc = open_listen_socket(&ss, addr, &fd, err, errlen);
+    if (rc)
+        return rc;
+    socklen_t bl = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &bl) != 0) {
+        set_err(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        close(fd);
+        return BRAID_EIO;
+    }
+    *port_out = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
 static void opts_resolve(http_server_opts *o, const http_server_opts *in)
 {
     if (in)

@@ -62,6 +62,13 @@ int http_server_listen(uv_loop_t *loop, const char *addr, const http_server_opts
                        http_handler_fn handler, void *ud, http_server **out, char *err,
                        size_t errlen);
 
+/* What http_server_listen does before libuv: parses addr (same forms), binds
+ * and listens. On success *fd is a non-blocking listening socket (the caller
+ * closes it or hands it to uv_tcp_open) and *port the port bound. For every
+ * braid listener, so they all accept the same addresses. Returns 0,
+ * BRAID_EINVAL or BRAID_EIO (with a one-line reason in err). */
+int net_listen_socket(const char *addr, int *fd, int *port, char *err, size_t errlen);
+
 /* The port actually bound (useful after port 0). */
 int http_server_port(const http_server *s);
 

@@ -1,12 +1,16 @@
 // Exporter factories for the shared scenario: each returns a function
 // service -> { traces, logs, metrics } built from the official OpenTelemetry
-// JS exporters, pointed at a running braid daemon. Only this part differs
-// between transports; the scenario and the checks are shared.
+// JS exporters, pointed at a running braid daemon over OTLP/HTTP or OTLP/gRPC.
+// Only this part differs between transports; the scenario and the checks are
+// shared.
 
+import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as LogsJson } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as LogsProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPMetricExporter as MetricsGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as MetricsJson } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as MetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as TracesGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TracesJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as TracesProto } from '@opentelemetry/exporter-trace-otlp-proto';
 
@@ -29,4 +33,22 @@ export const HTTP_VARIANTS = [
   { name: 'http/json', encoding: 'json', compression: 'none' },
   { name: 'http/protobuf+gzip', encoding: 'protobuf', compression: 'gzip' },
   { name: 'http/json+gzip', encoding: 'json', compression: 'gzip' },
+];
+
+// OTLP/gRPC to the daemon's otlp-grpc listener (cleartext, as the SDK does
+// for an http:// URL); compression: 'none' or 'gzip'. Each service gets its
+// own exporters, so its own gRPC channel.
+export function grpcExporters(daemon, { compression = 'none', timeoutMillis = 10000 } = {}) {
+  const { host, port } = daemon.grpcAddr;
+  const opts = { url: `http://${host}:${port}`, compression, timeoutMillis };
+  return () => ({
+    traces: new TracesGrpc(opts),
+    logs: new LogsGrpc(opts),
+    metrics: new MetricsGrpc(opts),
+  });
+}
+
+export const GRPC_VARIANTS = [
+  { name: 'grpc', compression: 'none' },
+  { name: 'grpc+gzip', compression: 'gzip' },
 ];
