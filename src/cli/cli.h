@@ -9,6 +9,9 @@
 
 int cli_trace(int argc, char **argv);
 int cli_logs(int argc, char **argv);
+/* braid ingest FILE...|-: parses log files like the follower and sends the
+ * records to --otlp (OTLP/HTTP protobuf). Same exit codes. */
+int cli_ingest(int argc, char **argv);
 
 /* Renders a /api/v1/traces/{id} JSON document as a terminal waterfall with
  * each span's log lines under it. `width` is the bar width in columns; color

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../logparse/logparse.h"
 #include "../net/gzip.h"
 
 struct ingest {
@@ -66,7 +67,14 @@ int ingest_otlp(ingest *g, otlp_kind k, bool json, const uint8_t *data, size_t n
         res->rejected = b.rejected;
         if (b.rejected)
             snprintf(res->msg, sizeof res->msg, "%s", b.reject_msg);
-        rc = store_append(g->s, &b);
+        /* Records without a trace id of their own (a collector's filelog
+         * receiver, an unparsed log line) get one from their fields. */
+        if (k == OTLP_LOGS) {
+            int f = logparse_fill_batch(&b);
+            rc = f < 0 ? f : 0;
+        }
+        if (rc == 0)
+            rc = store_append(g->s, &b);
         if (rc == 0)
             res->accepted = batch_rows(&b, k);
     } else if (rc == BRAID_EINVAL && res->msg[0] == 0) {
@@ -87,6 +95,17 @@ int ingest_otlp(ingest *g, otlp_kind k, bool json, const uint8_t *data, size_t n
     } else {
         atomic_fetch_add(&g->failed[k][t], 1);
     }
+    return rc;
+}
+
+int ingest_file_batch(ingest *g, const model_batch *b, bslice ckpt)
+{
+    atomic_fetch_add(&g->requests[OTLP_LOGS][INGEST_FILE], 1);
+    int rc = store_append_ckpt(g->s, b, ckpt);
+    if (rc == 0)
+        atomic_fetch_add(&g->received[OTLP_LOGS][INGEST_FILE], b->nlogs);
+    else
+        atomic_fetch_add(&g->failed[OTLP_LOGS][INGEST_FILE], 1);
     return rc;
 }
 

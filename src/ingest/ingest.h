@@ -35,6 +35,11 @@ typedef struct {
 int ingest_otlp(ingest *g, otlp_kind k, bool json, const uint8_t *data, size_t n,
                 ingest_transport t, ingest_result *res);
 
+/* Appends log rows read from files (the tail) together with the follower's
+ * checkpoint in one WAL record (store_append_ckpt) and counts them under
+ * transport "file". The batch may have no rows. Returns the store's code. */
+int ingest_file_batch(ingest *g, const model_batch *b, bslice ckpt);
+
 typedef struct {
     int status;
     const char *content_type; /* static */

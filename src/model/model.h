@@ -133,6 +133,12 @@ typedef enum {
 int trace_id_parse(bslice s, trace_id_t *out, id_form *form, span_id_t *span, uint8_t *flags);
 /* Parses a span id: 16 hex any case, or decimal 64-bit. 1 valid, 0 not. */
 int span_id_parse(bslice s, span_id_t *out, id_form *form);
+/* Decimal-only forms, for fields known to hold Datadog's 64-bit decimal ids
+ * (dd.trace_id, dd.span_id), where 16 digits are still decimal, not hex:
+ * 1 to 20 digits, at most 2^64-1, non-zero; form is ID_FORM_DECIMAL. 1 valid,
+ * 0 not. */
+int trace_id_parse_dec(bslice s, trace_id_t *out);
+int span_id_parse_dec(bslice s, span_id_t *out);
 /* Strict canonical parsing for API paths: exactly 32 hex digits (any case) or
  * any form trace_id_parse accepts; returns 0 ok, BRAID_EINVAL malformed,
  * BRAID_ENOTFOUND when well-formed but all zeros. */

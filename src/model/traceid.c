@@ -189,6 +189,27 @@ int span_id_parse(bslice s, span_id_t *out, id_form *form)
     return 1;
 }
 
+int trace_id_parse_dec(bslice s, trace_id_t *out)
+{
+    uint64_t v;
+    if (!parse_dec_u64(trim(s), &v) || v == 0)
+        return 0;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 8; i++)
+        out->b[15 - i] = (uint8_t)(v >> (8 * i));
+    return 1;
+}
+
+int span_id_parse_dec(bslice s, span_id_t *out)
+{
+    uint64_t v;
+    if (!parse_dec_u64(trim(s), &v) || v == 0)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        out->b[7 - i] = (uint8_t)(v >> (8 * i));
+    return 1;
+}
+
 int trace_id_parse_api(bslice s, trace_id_t *out)
 {
     if (trace_id_parse(s, out, NULL, NULL, NULL))

@@ -101,6 +101,49 @@ static void test_span_id(void **state)
     assert_int_equal(0, span_id_parse(BSLICE_LIT("xyz"), &s, NULL));
 }
 
+typedef struct {
+    const char *in;
+    int ok;
+    const char *hex; /* trace id when ok; the span id is its low 16 digits */
+    const char *why;
+} dec_case;
+
+static const dec_case dec_cases[] = {
+    {"1234567890123456", 1, "0000000000000000000462d53c8abac0",
+     "16 digits stay decimal (hex parsing would read 1234567890123456 as hex)"},
+    {"5", 1, "00000000000000000000000000000005", "one digit"},
+    {"18446744073709551615", 1, "0000000000000000ffffffffffffffff", "max uint64"},
+    {" 42 ", 1, "0000000000000000000000000000002a", "blanks trimmed"},
+    {"18446744073709551616", 0, NULL, "overflow"},
+    {"0", 0, NULL, "zero means none"},
+    {"000", 0, NULL, "zeros mean none"},
+    {"4bf92f3577b34da6", 0, NULL, "hex is not decimal"},
+    {"", 0, NULL, "empty"},
+    {"-7", 0, NULL, "negative"},
+    {"123456789012345678901", 0, NULL, "21 digits"},
+};
+
+static void test_decimal_only(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof dec_cases / sizeof dec_cases[0]; i++) {
+        const dec_case *c = &dec_cases[i];
+        trace_id_t t;
+        span_id_t s;
+        int ok = trace_id_parse_dec(bslice_cstr(c->in), &t);
+        int oks = span_id_parse_dec(bslice_cstr(c->in), &s);
+        if (ok != c->ok || oks != c->ok)
+            fail_msg("case %zu (%s): got %d/%d", i, c->why, ok, oks);
+        if (ok) {
+            char hex[33], sh[17];
+            trace_id_hex(&t, hex);
+            span_id_hex(&s, sh);
+            if (strcmp(hex, c->hex) != 0 || strcmp(sh, c->hex + 16) != 0)
+                fail_msg("case %zu (%s): got %s / %s", i, c->why, hex, sh);
+        }
+    }
+}
+
 static void test_trace_id_api(void **state)
 {
     (void)state;
@@ -249,13 +292,10 @@ static void test_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trace_id_table),
-        cmocka_unit_test(test_traceparent_span_and_flags),
-        cmocka_unit_test(test_span_id),
-        cmocka_unit_test(test_trace_id_api),
-        cmocka_unit_test(test_av_roundtrip_json),
-        cmocka_unit_test(test_av_depth_limit),
-        cmocka_unit_test(test_metric_payload_json),
+        cmocka_unit_test(test_trace_id_table), cmocka_unit_test(test_traceparent_span_and_flags),
+        cmocka_unit_test(test_span_id),        cmocka_unit_test(test_decimal_only),
+        cmocka_unit_test(test_trace_id_api),   cmocka_unit_test(test_av_roundtrip_json),
+        cmocka_unit_test(test_av_depth_limit), cmocka_unit_test(test_metric_payload_json),
         cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
