@@ -1,10 +1,12 @@
 /* store/column: the columnar layout of parts. A schema per signal (one column
  * per field, origin folded into one column); each column of a row group is a
  * block: times as zigzag deltas, integers as varints, ids as runs, strings
- * plain or via a block dictionary, attributes split by key. Owns only its
- * buffers. Decoding never trusts a block: counts and lengths are checked and
+ * plain, via a block dictionary or via the part's dictionary of the column;
+ * attributes (colattrs.c) and log bodies (coltext.c) have encodings of their
+ * own. Owns only its buffers. Decoding never trusts a block: counts and
+ * lengths are checked and
  * a block must be consumed exactly. */
-#include "internal.h"
+#include "column.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -15,12 +17,12 @@
 static const col_desc log_cols[] = {
     {CK_TIME, F(model_log, time_ns), 0},
     {CK_TREL, F(model_log, observed_ns), F(model_log, time_ns)},
-    {CK_ID16, F(model_log, trace_id), 0},
+    {CK_TID, F(model_log, trace_id), 0},
     {CK_ID8, F(model_log, span_id), 0},
     {CK_U32, F(model_log, flags), 0},
     {CK_I32, F(model_log, severity_number), 0},
     {CK_BYTES, F(model_log, severity_text), 0},
-    {CK_BYTES, F(model_log, body), 0},
+    {CK_BODY, F(model_log, body), 0},
     {CK_ATTRS, F(model_log, attrs), 0},
     {CK_U32, F(model_log, dropped_attrs), 0},
     {CK_BYTES, F(model_log, event_name), 0},
@@ -31,7 +33,7 @@ static const col_desc log_cols[] = {
 };
 
 static const col_desc span_cols[] = {
-    {CK_ID16, F(model_span, trace_id), 0},
+    {CK_TID, F(model_span, trace_id), 0},
     {CK_ID8, F(model_span, span_id), 0},
     {CK_ID8, F(model_span, parent_span_id), 0},
     {CK_BYTES, F(model_span, trace_state), 0},
@@ -70,7 +72,7 @@ static const col_desc exemplar_cols[] = {
     {CK_U8, F(model_exemplar, is_int), 0},
     {CK_F64, F(model_exemplar, value_double), 0},
     {CK_I64, F(model_exemplar, value_int), 0},
-    {CK_ID16, F(model_exemplar, trace_id), 0},
+    {CK_TID, F(model_exemplar, trace_id), 0},
     {CK_ID8, F(model_exemplar, span_id), 0},
     {CK_ATTRS, F(model_exemplar, filtered_attrs), 0},
     {CK_I32, F(model_exemplar, bucket), 0},
@@ -93,20 +95,42 @@ const col_schema *col_schema_for(signal_t sig)
     return (unsigned)sig < SIGNAL_COUNT ? &schemas[sig] : NULL;
 }
 
-/* ---- writing ---- */
-static void put_svar(buf *b, int64_t v)
+static const char *const log_names[] = {
+    "time_ns",       "observed_ns", "trace_id",   "span_id", "flags",
+    "severity_num",  "severity_text", "body",     "attrs",   "dropped_attrs",
+    "event_name",    "source",      "id_form",    "id_field", "origin",
+};
+static const char *const span_names[] = {
+    "trace_id", "span_id", "parent_span_id", "trace_state", "flags",  "name",
+    "kind",     "start_ns", "end_ns",        "attrs",       "dropped_attrs",
+    "events",   "dropped_events", "links",   "dropped_links", "status_code",
+    "status_message", "origin",
+};
+static const char *const metric_names[] = {
+    "name",   "description", "unit",     "type",  "temporality",  "monotonic",
+    "is_int", "attrs",       "time_ns",  "start_ns", "flags",     "value_double",
+    "value_int", "payload",  "metadata", "origin",
+};
+static const char *const exemplar_names[] = {
+    "metric_name", "metric_type", "series_attrs", "time_ns", "is_int",
+    "value_double", "value_int",  "trace_id",     "span_id", "filtered_attrs",
+    "bucket",      "origin",
+};
+_Static_assert(NCOLS(log_names) == NCOLS(log_cols), "log column names");
+_Static_assert(NCOLS(span_names) == NCOLS(span_cols), "span column names");
+_Static_assert(NCOLS(metric_names) == NCOLS(metric_cols), "metric column names");
+_Static_assert(NCOLS(exemplar_names) == NCOLS(exemplar_cols), "exemplar column names");
+
+const char *col_name(signal_t sig, uint32_t c)
 {
-    buf_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    static const char *const *const names[SIGNAL_COUNT] = {log_names, span_names, metric_names,
+                                                           exemplar_names};
+    const col_schema *sc = col_schema_for(sig);
+    return sc && c < sc->ncols ? names[sig][c] : "?";
 }
 
-static uint64_t get_u64(const void *row, uint16_t off)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)row + off, 8);
-    return v;
-}
-
-static void sdict_free(sdict *d)
+/* ---- string sets ---- */
+void sdict_free(sdict *d)
 {
     buf_free(&d->bytes);
     free(d->off);
@@ -116,17 +140,12 @@ static void sdict_free(sdict *d)
     memset(d, 0, sizeof *d);
 }
 
-static void sdict_reset(sdict *d)
+void sdict_reset(sdict *d)
 {
     buf_reset(&d->bytes);
     if (d->slots && d->n)
         memset(d->slots, 0, (size_t)d->nslots * sizeof *d->slots);
     d->n = 0;
-}
-
-static const uint8_t *sdict_at(const sdict *d, uint32_t k)
-{
-    return d->bytes.p ? d->bytes.p + d->off[k] : NULL;
 }
 
 static int sdict_rehash(sdict *d, uint32_t nslots)
@@ -146,13 +165,12 @@ static int sdict_rehash(sdict *d, uint32_t nslots)
     return 0;
 }
 
-/* Adds a byte string (or finds it); *idx is its index in insertion order. */
-static int sdict_add(sdict *d, const uint8_t *p, size_t n, uint32_t *idx)
+int sdict_add(sdict *d, const uint8_t *p, size_t n, uint32_t *idx)
 {
     if ((uint64_t)d->bytes.n + n > UINT32_MAX)
         return BRAID_ETOOBIG;
     if (d->nslots == 0 || (d->n + 1) * 2 > d->nslots) {
-        int rc = sdict_rehash(d, d->nslots ? d->nslots * 2 : 256);
+        int rc = sdict_rehash(d, d->nslots ? d->nslots * 2 : 64);
         if (rc)
             return rc;
     }
@@ -185,7 +203,7 @@ static int sdict_add(sdict *d, const uint8_t *p, size_t n, uint32_t *idx)
     d->off[k] = (uint32_t)d->bytes.n;
     d->len[k] = (uint32_t)n;
     d->hash[k] = h;
-    buf_append(&d->bytes, p, n);
+    cw_bytes(&d->bytes, p, n);
     if (d->bytes.err)
         return d->bytes.err;
     d->slots[i] = k + 1;
@@ -193,41 +211,34 @@ static int sdict_add(sdict *d, const uint8_t *p, size_t n, uint32_t *idx)
     return 0;
 }
 
-/* Writes values as a dictionary (mode 1) when they repeat enough, else plain
- * (mode 0). idx[i] is value i's index in d. */
-static void put_dict_or_plain(buf *out, const sdict *d, const uint32_t *idx, uint32_t n)
+/* ---- writing ---- */
+static uint64_t get_u64(const void *row, uint16_t off)
 {
-    if ((uint64_t)d->n * 4 <= (uint64_t)n * 3) {
-        buf_putc(out, 1);
-        buf_put_varint(out, d->n);
-        for (uint32_t k = 0; k < d->n; k++) {
-            buf_put_varint(out, d->len[k]);
-            buf_append(out, sdict_at(d, k), d->len[k]);
-        }
-        for (uint32_t i = 0; i < n; i++)
-            buf_put_varint(out, idx[i]);
-    } else {
-        buf_putc(out, 0);
-        for (uint32_t i = 0; i < n; i++) {
-            buf_put_varint(out, d->len[idx[i]]);
-            buf_append(out, sdict_at(d, idx[i]), d->len[idx[i]]);
-        }
-    }
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)row + off, 8);
+    return v;
 }
 
 void colw_init(colw *c)
 {
     memset(c, 0, sizeof *c);
     buf_init(&c->raw);
+    buf_init(&c->scratch);
 }
 
 void colw_free(colw *c)
 {
     buf_free(&c->raw);
+    buf_free(&c->scratch);
     sdict_free(&c->d);
+    sdict_free(&c->pd);
     sdict_free(&c->keys);
     sdict_free(&c->shapes);
     sdict_free(&c->vals);
+    sdict_free(&c->og);
+    free(c->omap);
+    free(c->gblk);
+    free(c->gtouched);
     free(c->rowidx);
     free(c->rowlen);
     memset(c, 0, sizeof *c);
@@ -237,6 +248,9 @@ void colw_reset(colw *c)
 {
     buf_reset(&c->raw);
     sdict_reset(&c->d);
+    for (uint32_t i = 0; i < c->ntouched; i++)
+        c->gblk[c->gtouched[i]] = 0;
+    c->ntouched = 0;
     c->nrows = 0;
     c->prev = 0;
 }
@@ -263,73 +277,197 @@ static int grow_rows(colw *c)
     return 0;
 }
 
-int colw_add(colw *c, const col_desc *d, const void *row, bslice origin_blob)
+struct colw_optr {
+    const void *ptr;
+    uint32_t gid;
+};
+
+static size_t ptr_hash(const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32);
+}
+
+/* The og index of origin struct o, encoding it only the first time its
+ * address is seen. */
+static int origin_gid(colw *c, const model_origin *o, uint32_t *gid)
+{
+    if (c->omap_n * 2 >= c->omap_cap) {
+        uint32_t nc = c->omap_cap ? c->omap_cap * 2 : 1024;
+        struct colw_optr *m = calloc(nc, sizeof *m);
+        if (!m)
+            return BRAID_ENOMEM;
+        for (uint32_t i = 0; i < c->omap_cap; i++) {
+            if (!c->omap[i].ptr)
+                continue;
+            size_t j = ptr_hash(c->omap[i].ptr) & (nc - 1);
+            while (m[j].ptr)
+                j = (j + 1) & (nc - 1);
+            m[j] = c->omap[i];
+        }
+        free(c->omap);
+        c->omap = m;
+        c->omap_cap = nc;
+    }
+    size_t j = ptr_hash(o) & (c->omap_cap - 1);
+    while (c->omap[j].ptr) {
+        if (c->omap[j].ptr == o) {
+            *gid = c->omap[j].gid;
+            return 0;
+        }
+        j = (j + 1) & (c->omap_cap - 1);
+    }
+    buf_reset(&c->scratch);
+    rowcodec_put_origin(&c->scratch, o);
+    int rc = c->scratch.err ? c->scratch.err : sdict_add(&c->og, c->scratch.p, c->scratch.n, gid);
+    if (rc)
+        return rc;
+    c->omap[j] = (struct colw_optr){o, *gid};
+    c->omap_n++;
+    return 0;
+}
+
+/* The block index of a row's origin. In a memtable every request has its
+ * own origin structs, and they stay put while a flush writes them, so an
+ * address seen before is known without encoding the origin again. */
+static int add_origin(colw *c, const model_origin *o, uint32_t *idx)
+{
+    if (!o)
+        o = &store_empty_origin;
+    if (!c->stable_ptrs) {
+        buf_reset(&c->scratch);
+        rowcodec_put_origin(&c->scratch, o);
+        if (c->scratch.err)
+            return c->scratch.err;
+        return sdict_add(&c->d, c->scratch.p, c->scratch.n, idx);
+    }
+    uint32_t gid;
+    int rc = origin_gid(c, o, &gid);
+    if (rc)
+        return rc;
+    if (gid >= c->gcap) {
+        uint32_t nc = c->gcap ? c->gcap : 64;
+        while (nc <= gid)
+            nc *= 2;
+        uint32_t *a = realloc(c->gblk, (size_t)nc * sizeof *a);
+        if (a)
+            c->gblk = a;
+        uint32_t *b = realloc(c->gtouched, (size_t)nc * sizeof *b);
+        if (b)
+            c->gtouched = b;
+        if (!a || !b)
+            return BRAID_ENOMEM;
+        memset(c->gblk + c->gcap, 0, (size_t)(nc - c->gcap) * sizeof *a);
+        c->gcap = nc;
+    }
+    if (c->gblk[gid]) {
+        *idx = c->gblk[gid] - 1;
+        return 0;
+    }
+    if ((rc = sdict_add(&c->d, sdict_at(&c->og, gid), c->og.len[gid], idx)) != 0)
+        return rc;
+    c->gblk[gid] = *idx + 1;
+    c->gtouched[c->ntouched++] = gid;
+    return 0;
+}
+
+int colw_add(colw *c, const col_desc *d, const void *row)
 {
     const uint8_t *f = (const uint8_t *)row + d->off;
     switch (d->kind) {
-    case CK_TIME: {
-        uint64_t v = get_u64(row, d->off);
-        put_svar(&c->raw, (int64_t)(v - c->prev));
-        c->prev = v;
+    case CK_TIME:
+    case CK_TREL: {
+        /* Kept as zigzag u64s; colw_finish lays them out. */
+        uint64_t v = get_u64(row, d->off), base = c->prev;
+        if (d->kind == CK_TREL)
+            base = get_u64(row, d->base);
+        else
+            c->prev = v;
+        int64_t x = (int64_t)(v - base);
+        uint64_t z = ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+        cw_bytes(&c->raw, &z, 8);
         break;
     }
-    case CK_TREL:
-        put_svar(&c->raw, (int64_t)(get_u64(row, d->off) - get_u64(row, d->base)));
-        break;
-    case CK_U32: {
-        uint32_t v;
-        memcpy(&v, f, 4);
-        buf_put_varint(&c->raw, v);
-        break;
-    }
-    case CK_I32: {
-        int32_t v;
-        memcpy(&v, f, 4);
-        put_svar(&c->raw, v);
-        break;
-    }
+    case CK_U32:
+    case CK_I32:
     case CK_U8:
-        buf_put_varint(&c->raw, *f);
-        break;
     case CK_I64: {
-        int64_t v;
-        memcpy(&v, f, 8);
-        put_svar(&c->raw, v);
+        /* Kept as the varint's u64 (zigzag for signed); colw_finish picks
+         * the layout. */
+        uint64_t z;
+        if (d->kind == CK_U8) {
+            z = *f;
+        } else if (d->kind == CK_U32) {
+            uint32_t v;
+            memcpy(&v, f, 4);
+            z = v;
+        } else {
+            int64_t v;
+            if (d->kind == CK_I32) {
+                int32_t x;
+                memcpy(&x, f, 4);
+                v = x;
+            } else {
+                memcpy(&v, f, 8);
+            }
+            z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        }
+        cw_bytes(&c->raw, &z, 8);
         break;
     }
     case CK_F64:
-        buf_append(&c->raw, f, 8);
+        cw_bytes(&c->raw, f, 8);
         break;
     case CK_ID16:
-        buf_append(&c->raw, f, 16);
+        cw_bytes(&c->raw, f, 16);
         break;
     case CK_ID8:
-        buf_append(&c->raw, f, 8);
+        cw_bytes(&c->raw, f, 8);
         break;
-    case CK_BYTES:
-    case CK_ORIGIN:
-    case CK_ATTRS: {
+    case CK_TID:
+        break; /* the trace index holds it */
+    case CK_ORIGIN: {
+        int rc = grow_rows(c);
+        if (!rc) {
+            const model_origin *o;
+            memcpy(&o, f, sizeof o);
+            rc = add_origin(c, o, &c->rowidx[c->nrows]);
+        }
+        if (rc)
+            return rc;
+        break;
+    }
+    case CK_BYTES: {
         bslice v;
-        if (d->kind == CK_ORIGIN)
-            v = origin_blob;
-        else
-            memcpy(&v, f, sizeof v);
+        memcpy(&v, f, sizeof v);
         int rc = grow_rows(c);
         if (rc)
             return rc;
-        if (d->kind == CK_ATTRS) {
-            if ((uint64_t)c->raw.n + v.n > UINT32_MAX)
-                return BRAID_ETOOBIG;
-            c->rowidx[c->nrows] = (uint32_t)c->raw.n;
-            c->rowlen[c->nrows] = (uint32_t)v.n;
-            buf_append(&c->raw, v.p, v.n);
-            break;
+        uint32_t i = c->nrows;
+        /* Neighbouring rows (one trace, one request) often repeat a value. */
+        if (i > 0) {
+            uint32_t k = c->rowidx[i - 1];
+            if (c->d.len[k] == v.n && (v.n == 0 || memcmp(sdict_at(&c->d, k), v.p, v.n) == 0)) {
+                c->rowidx[i] = k;
+                break;
+            }
         }
-        uint32_t idx;
-        rc = sdict_add(&c->d, v.p, v.n, &idx);
+        if ((rc = sdict_add(&c->d, v.p, v.n, &c->rowidx[i])) != 0)
+            return rc;
+        break;
+    }
+    case CK_ATTRS:
+    case CK_BODY: {
+        bslice v;
+        memcpy(&v, f, sizeof v);
+        int rc = grow_rows(c);
         if (rc)
             return rc;
-        c->rowidx[c->nrows] = idx;
+        if ((uint64_t)c->raw.n + v.n > UINT32_MAX)
+            return BRAID_ETOOBIG;
+        c->rowidx[c->nrows] = (uint32_t)c->raw.n;
+        c->rowlen[c->nrows] = (uint32_t)v.n;
+        cw_bytes(&c->raw, v.p, v.n);
         break;
     }
     default:
@@ -339,474 +477,396 @@ int colw_add(colw *c, const col_desc *d, const void *row, bslice origin_blob)
     return c->raw.err;
 }
 
+/* Whether the w-byte ids (8 or 16) at a and b are equal. */
+static inline bool id_eq(const uint8_t *a, const uint8_t *b, size_t w)
+{
+    return rd_u64le(a) == rd_u64le(b) && (w == 8 || rd_u64le(a + 8) == rd_u64le(b + 8));
+}
+
+/* Runs of equal ids: the run count, every run's length minus one, then
+ * every run's id (lengths and ids are unlike data: kept apart). */
 static int finish_ids(colw *c, size_t w, buf *out)
 {
     const uint8_t *p = c->raw.p;
     uint32_t runs = 0;
     for (uint32_t i = 0; i < c->nrows; i++)
-        if (i == 0 || memcmp(p + i * w, p + (i - 1) * w, w) != 0)
+        if (i == 0 || !id_eq(p + i * w, p + (i - 1) * w, w))
             runs++;
-    buf_put_varint(out, runs);
+    cw_var(out, runs);
     for (uint32_t i = 0; i < c->nrows;) {
         uint32_t j = i + 1;
-        while (j < c->nrows && memcmp(p + j * w, p + i * w, w) == 0)
+        while (j < c->nrows && id_eq(p + j * w, p + i * w, w))
             j++;
-        buf_put_varint(out, j - i);
-        buf_append(out, p + i * w, w);
+        cw_var(out, j - i - 1);
         i = j;
+    }
+    for (uint32_t i = 0; i < c->nrows; i++)
+        if (i == 0 || !id_eq(p + i * w, p + (i - 1) * w, w))
+            cw_bytes(out, p + i * w, w);
+    return out->err;
+}
+
+/* Times as byte planes: the width in bytes of the largest zigzag value,
+ * then for each byte position (low first) that byte of every value. The
+ * high bytes of deltas are nearly constant and the low ones nearly random;
+ * apart, each compresses as well as it can. */
+static int finish_planes(colw *c, buf *out)
+{
+    uint32_t n = c->nrows;
+    uint64_t max = 0;
+    for (uint32_t i = 0; i < n; i++)
+        max |= rd_u64le(c->raw.p + (size_t)i * 8);
+    uint8_t w = 1;
+    while (w < 8 && max >> (8 * w))
+        w++;
+    cw_byte(out, w);
+    if (buf_reserve(out, (size_t)n * w))
+        return out->err;
+    uint8_t *o = out->p + out->n;
+    for (uint8_t b = 0; b < w; b++)
+        for (uint32_t i = 0; i < n; i++)
+            *o++ = c->raw.p[(size_t)i * 8 + b];
+    out->n += (size_t)n * w;
+    return 0;
+}
+
+/* Moves the block's distinct values into the part dictionary when there
+ * are few of them and they fit (counting them all as new); map[k] is value
+ * k's index there. false when the block keeps its own values; once a block
+ * does not fit, the dictionary is closed for the rest of the part. */
+static bool use_part_dict(colw *c, uint32_t *map)
+{
+    const sdict *d = &c->d;
+    if (c->pd_full || d->n == 0 || d->n > PDICT_BLOCK_MAX)
+        return false;
+    if (c->pd.n + d->n > PDICT_MAX_VALUES || c->pd.bytes.n + d->bytes.n > PDICT_MAX_BYTES) {
+        c->pd_full = true;
+        return false;
+    }
+    for (uint32_t k = 0; k < d->n; k++)
+        if (sdict_add(&c->pd, sdict_at(d, k), d->len[k], &map[k]) != 0) {
+            c->pd_full = true; /* out of memory: entries added stay valid */
+            return false;
+        }
+    return true;
+}
+
+/* Bits per code for k distinct values (0 for one). */
+static uint8_t pack_bits(uint32_t k)
+{
+    return k <= 1 ? 0 : k <= 2 ? 1 : k <= 4 ? 2 : 4;
+}
+
+/* Packs code[i] (each below 1 << bits) of n rows, low bits first. */
+static void put_packed(buf *out, const uint8_t *code, uint32_t n, uint8_t bits)
+{
+    cw_byte(out, bits);
+    if (!bits)
+        return;
+    uint32_t per = 8 / bits;
+    for (uint32_t i = 0; i < n; i += per) {
+        uint8_t b = 0;
+        for (uint32_t j = 0; j < per && i + j < n; j++)
+            b |= (uint8_t)(code[i + j] << (j * bits));
+        cw_byte(out, b);
+    }
+}
+
+/* Reads n codes packed by put_packed, each checked below k. */
+static void read_packed(crd *r, uint32_t n, uint32_t k, uint8_t *code)
+{
+    uint8_t bits = crd_u8(r);
+    if (r->err || bits != pack_bits(k)) {
+        r->err = BRAID_EFORMAT;
+        return;
+    }
+    if (!bits) {
+        memset(code, 0, n);
+        return;
+    }
+    uint32_t per = 8 / bits;
+    const uint8_t *p = crd_take(r, (n + per - 1) / per);
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        code[i] = (uint8_t)(p[i / per] >> ((i % per) * bits) & ((1u << bits) - 1));
+        if (code[i] >= k)
+            r->err = BRAID_EFORMAT;
+    }
+}
+
+/* Writes the block's values: with the part dictionary, its entries and a
+ * packed code per row when there are few, else part dictionary codes (0 =
+ * the previous row's value, i + 1 = entry i); a block dictionary when
+ * values repeat enough; or every value. idx[i] is row i's index in d. */
+static int put_strings(colw *c, const uint32_t *idx, uint32_t n, buf *out)
+{
+    const sdict *d = &c->d;
+    uint32_t map[PDICT_BLOCK_MAX];
+    bool part = use_part_dict(c, map);
+    if (part && d->n <= PACK_MAX) {
+        cw_byte(out, CM_PACKED);
+        cw_var(out, d->n);
+        for (uint32_t k = 0; k < d->n; k++)
+            cw_var(out, map[k]);
+        uint8_t code[PART_GROUP_ROWS];
+        for (uint32_t i = 0; i < n && i < PART_GROUP_ROWS; i++)
+            code[i] = (uint8_t)idx[i];
+        put_packed(out, code, n, pack_bits(d->n));
+    } else if (part) {
+        cw_byte(out, CM_PART);
+        for (uint32_t i = 0; i < n; i++)
+            cw_var(out, i > 0 && idx[i] == idx[i - 1] ? 0 : (uint64_t)map[idx[i]] + 1);
+    } else if ((uint64_t)d->n * 4 <= (uint64_t)n * 3) {
+        cw_byte(out, CM_DICT);
+        cw_var(out, d->n);
+        for (uint32_t k = 0; k < d->n; k++) {
+            cw_var(out, d->len[k]);
+            cw_bytes(out, sdict_at(d, k), d->len[k]);
+        }
+        for (uint32_t i = 0; i < n; i++)
+            cw_var(out, idx[i]);
+    } else {
+        cw_byte(out, CM_PLAIN);
+        for (uint32_t i = 0; i < n; i++) {
+            cw_var(out, d->len[idx[i]]);
+            cw_bytes(out, sdict_at(d, idx[i]), d->len[idx[i]]);
+        }
     }
     return out->err;
 }
 
-typedef struct {
-    uint32_t key, off, len; /* value bytes at raw + off */
-} attr_ent;
-
-/* Splits each row's attrs into (key, value) entries. 0, or BRAID_EINVAL when
- * a row is not a well-formed attrs encoding (the block then goes plain). */
-static int split_attrs(colw *c, attr_ent **ents, size_t *nents, uint32_t *rshape)
+/* Integers: with few distinct values (flags, severities, enums), those and
+ * a packed code per row; else a varint per row (mode CM_PLAIN). */
+static int finish_ints(colw *c, buf *out)
 {
-    size_t cap = 0;
-    buf sh;
-    buf_init(&sh);
-    /* Rows of a block mostly repeat the previous row's keys in the same
-     * order: compare against those before hashing. */
-    uint32_t *prev = NULL, nprev = 0, capprev = 0, prev_shape = 0;
-    int rc = 0;
-    for (uint32_t i = 0; i < c->nrows && !rc; i++) {
-        if (c->rowlen[i] == 0) {
-            rshape[i] = 0;
-            continue;
-        }
-        const uint8_t *p = c->raw.p + c->rowidx[i], *end = p + c->rowlen[i];
-        if (end - p < 4) {
-            rc = BRAID_EINVAL;
-            break;
-        }
-        uint32_t cnt = rd_u32le(p);
-        p += 4;
-        buf_reset(&sh);
-        buf_put_varint(&sh, cnt);
-        for (uint32_t j = 0; j < cnt && !rc; j++) {
-            if (end - p < 4 || rd_u32le(p) > (size_t)(end - p) - 4) {
-                rc = BRAID_EINVAL;
-                break;
-            }
-            uint32_t kl = rd_u32le(p);
-            const uint8_t *key = p + 4;
-            p = key + kl;
-            size_t vl;
-            if (p >= end || av_value_len(p, (size_t)(end - p), &vl)) {
-                rc = BRAID_EINVAL;
-                break;
-            }
-            uint32_t k;
-            if (j < nprev && c->keys.len[prev[j]] == kl &&
-                (kl == 0 || memcmp(sdict_at(&c->keys, prev[j]), key, kl) == 0)) {
-                k = prev[j];
-            } else if ((rc = sdict_add(&c->keys, key, kl, &k)) != 0) {
-                break;
-            }
-            if (j >= capprev) {
-                capprev = capprev ? capprev * 2 : 32;
-                uint32_t *q = realloc(prev, (size_t)capprev * sizeof *q);
-                if (!q) {
-                    rc = BRAID_ENOMEM;
-                    break;
-                }
-                prev = q;
-            }
-            prev[j] = k;
-            if (*nents == cap) {
-                cap = cap ? cap * 2 : 1024;
-                attr_ent *q = realloc(*ents, cap * sizeof *q);
-                if (!q) {
-                    rc = BRAID_ENOMEM;
-                    break;
-                }
-                *ents = q;
-            }
-            (*ents)[(*nents)++] = (attr_ent){k, (uint32_t)(p - c->raw.p), (uint32_t)vl};
-            buf_put_varint(&sh, k);
-            p += vl;
-        }
-        if (rc)
-            break;
-        if (p != end) {
-            rc = BRAID_EINVAL;
-            break;
-        }
-        nprev = cnt;
-        if ((rc = sh.err) != 0)
-            break;
-        if (prev_shape && c->shapes.len[prev_shape - 1] == sh.n &&
-            memcmp(sdict_at(&c->shapes, prev_shape - 1), sh.p, sh.n) == 0) {
-            rshape[i] = prev_shape;
-            continue;
-        }
-        uint32_t si;
-        if ((rc = sdict_add(&c->shapes, sh.p, sh.n, &si)) == 0)
-            rshape[i] = prev_shape = si + 1;
+    uint32_t n = c->nrows, k = 0;
+    uint64_t vals[PACK_MAX];
+    uint8_t code[PART_GROUP_ROWS];
+    for (uint32_t i = 0; i < n && k <= PACK_MAX && i < PART_GROUP_ROWS; i++) {
+        uint64_t v = rd_u64le(c->raw.p + (size_t)i * 8);
+        uint32_t j = 0;
+        while (j < k && vals[j] != v)
+            j++;
+        if (j == k && k < PACK_MAX)
+            vals[k++] = v;
+        else if (j == k)
+            k = PACK_MAX + 1;
+        code[i] = (uint8_t)j;
     }
-    free(prev);
-    buf_free(&sh);
-    return rc;
+    if (n && n <= PART_GROUP_ROWS && k <= PACK_MAX) {
+        cw_byte(out, CM_PACKED);
+        cw_var(out, k);
+        for (uint32_t j = 0; j < k; j++)
+            cw_var(out, vals[j]);
+        put_packed(out, code, n, pack_bits(k));
+        return out->err;
+    }
+    cw_byte(out, CM_PLAIN);
+    for (uint32_t i = 0; i < n; i++)
+        cw_var(out, rd_u64le(c->raw.p + (size_t)i * 8));
+    return out->err;
 }
 
-/* Attribute block: mode 2, the block's keys, the distinct row shapes (the
- * key sequence of a row), a shape reference per row (0 = no bytes at all),
- * then per key the values in row order, dictionary or plain. Values of one
- * key sit together, which is what lets them compress. */
-static int finish_attrs(colw *c, buf *out)
+/* A body block that is not text: its rows go through the string set like
+ * any string column. */
+static int finish_body_strings(colw *c, buf *out)
 {
-    sdict_reset(&c->keys);
-    sdict_reset(&c->shapes);
-    attr_ent *ents = NULL;
-    size_t nents = 0;
-    uint32_t *rshape = malloc(((size_t)c->nrows + 1) * sizeof *rshape);
-    int rc = rshape ? split_attrs(c, &ents, &nents, rshape) : BRAID_ENOMEM;
-    if (rc == BRAID_EINVAL) {
-        buf_putc(out, 0);
-        for (uint32_t i = 0; i < c->nrows; i++) {
-            buf_put_varint(out, c->rowlen[i]);
-            buf_append(out, c->raw.p ? c->raw.p + c->rowidx[i] : NULL, c->rowlen[i]);
-        }
-        rc = 0;
-        goto done;
-    }
-    if (rc)
-        goto done;
-    buf_putc(out, 2);
-    buf_put_varint(out, c->keys.n);
-    for (uint32_t k = 0; k < c->keys.n; k++) {
-        buf_put_varint(out, c->keys.len[k]);
-        buf_append(out, sdict_at(&c->keys, k), c->keys.len[k]);
-    }
-    buf_put_varint(out, c->shapes.n);
-    for (uint32_t k = 0; k < c->shapes.n; k++)
-        buf_append(out, sdict_at(&c->shapes, k), c->shapes.len[k]);
-    for (uint32_t i = 0; i < c->nrows; i++)
-        buf_put_varint(out, rshape[i]);
-    /* Group entries by key, keeping row order within a key. */
-    uint32_t nk = c->keys.n;
-    uint32_t *start = calloc((size_t)nk + 1, sizeof *start);
-    uint32_t *order = malloc((nents ? nents : 1) * sizeof *order);
-    uint32_t *idx = malloc((nents ? nents : 1) * sizeof *idx);
-    if (!start || !order || !idx) {
-        rc = BRAID_ENOMEM;
-    } else {
-        for (size_t e = 0; e < nents; e++)
-            start[ents[e].key + 1]++;
-        for (uint32_t k = 0; k < nk; k++)
-            start[k + 1] += start[k];
-        for (size_t e = 0; e < nents; e++)
-            order[start[ents[e].key]++] = (uint32_t)e;
-        for (uint32_t k = nk; k > 0; k--)
-            start[k] = start[k - 1];
-        start[0] = 0;
-        for (uint32_t k = 0; k < nk && !rc; k++) {
-            sdict_reset(&c->vals);
-            uint32_t n = start[k + 1] - start[k];
-            for (uint32_t j = 0; j < n && !rc; j++) {
-                const attr_ent *e = &ents[order[start[k] + j]];
-                rc = sdict_add(&c->vals, c->raw.p + e->off, e->len, &idx[j]);
-            }
-            if (!rc)
-                put_dict_or_plain(out, &c->vals, idx, n);
-        }
-    }
-    free(start);
-    free(order);
+    sdict_reset(&c->d);
+    uint32_t *idx = malloc(((size_t)c->nrows + 1) * sizeof *idx);
+    if (!idx)
+        return BRAID_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; i < c->nrows && !rc; i++)
+        rc = sdict_add(&c->d, c->raw.p ? c->raw.p + c->rowidx[i] : NULL, c->rowlen[i], &idx[i]);
+    if (!rc)
+        rc = put_strings(c, idx, c->nrows, out);
     free(idx);
-done:
-    free(ents);
-    free(rshape);
-    return rc ? rc : out->err;
+    return rc;
 }
 
 int colw_finish(colw *c, const col_desc *d, buf *out)
 {
+    c->nsect = 0;
     switch (d->kind) {
     case CK_ID16:
         return finish_ids(c, 16, out);
     case CK_ID8:
         return finish_ids(c, 8, out);
+    case CK_TIME:
+    case CK_TREL:
+        return finish_planes(c, out);
+    case CK_U32:
+    case CK_I32:
+    case CK_U8:
+    case CK_I64:
+        return finish_ints(c, out);
     case CK_ATTRS:
-        return finish_attrs(c, out);
+        return attrs_finish(c, out);
+    case CK_BODY: {
+        bool used = false;
+        int rc = text_finish(c, out, &used);
+        if (rc || used)
+            return rc;
+        return finish_body_strings(c, out);
+    }
     case CK_BYTES:
     case CK_ORIGIN:
-        put_dict_or_plain(out, &c->d, c->rowidx, c->nrows);
-        return out->err;
+        return put_strings(c, c->rowidx, c->nrows, out);
     default:
-        buf_append(out, c->raw.p, c->raw.n);
+        cw_bytes(out, c->raw.p, c->raw.n);
         return out->err;
     }
+}
+
+int colw_finish_pdict(const colw *c, buf *out)
+{
+    if (c->pd.n == 0)
+        return 0;
+    cw_var(out, c->pd.n);
+    for (uint32_t k = 0; k < c->pd.n; k++) {
+        cw_var(out, c->pd.len[k]);
+        cw_bytes(out, sdict_at(&c->pd, k), c->pd.len[k]);
+    }
+    return out->err;
 }
 
 /* ---- reading ---- */
-typedef struct {
-    const uint8_t *p, *end;
-    int err;
-} crd;
-
-static inline uint64_t crd_var(crd *r)
+int col_pdict_parse(const uint8_t *p, size_t n, col_pdict *out)
 {
-    if (r->p < r->end && *r->p < 0x80)
-        return *r->p++;
-    uint64_t v = 0;
-    if (!r->err && rd_varint(&r->p, r->end, &v))
-        r->err = BRAID_EFORMAT;
-    return v;
-}
-
-static int64_t unzig(uint64_t v)
-{
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static bslice crd_slice(crd *r)
-{
-    uint64_t n = crd_var(r);
-    if (r->err || n > (uint64_t)(r->end - r->p)) {
-        r->err = BRAID_EFORMAT;
-        return (bslice){NULL, 0};
+    memset(out, 0, sizeof *out);
+    crd r = {p, p + n, 0};
+    uint64_t cnt = crd_var(&r);
+    if (r.err || cnt == 0 || cnt > PDICT_MAX_VALUES || cnt > n)
+        return BRAID_EFORMAT;
+    out->vals = malloc((size_t)cnt * sizeof *out->vals);
+    if (!out->vals)
+        return BRAID_ENOMEM;
+    for (uint64_t k = 0; k < cnt && !r.err; k++)
+        out->vals[k] = crd_slice(&r);
+    if (r.err || r.p != r.end) {
+        col_pdict_free(out);
+        return BRAID_EFORMAT;
     }
-    bslice s = {n ? r->p : NULL, (size_t)n};
-    r->p += n;
-    return s;
+    out->n = (uint32_t)cnt;
+    return 0;
 }
 
-#define RECON_MAX ((uint64_t)1 << 30)
-
-typedef struct {
-    bslice *keys, *vals, *dtmp;
-    const uint8_t **shape_p;
-    uint32_t *shape_n, *rshape;
-    uint64_t *cnt, *fill;
-} attr_tmp;
-
-static void attr_tmp_free(attr_tmp *t)
+void col_pdict_free(col_pdict *pd)
 {
-    free(t->keys);
-    free(t->vals);
-    free(t->dtmp);
-    free(t->shape_p);
-    free(t->shape_n);
-    free(t->rshape);
-    free(t->cnt);
-    free(t->fill);
+    free(pd->vals);
+    memset(pd, 0, sizeof *pd);
 }
 
-/* Reads the values of one key (mode byte, then dictionary or plain). */
-static void decode_key_values(crd *r, uint64_t n, bslice *out, bslice *dtmp)
+static void decode_strings(crd *r, uint8_t mode, uint32_t nrows, colval *out, bslice *dict,
+                           const col_pdict *pd)
 {
-    if (r->p >= r->end) {
-        r->err = BRAID_EFORMAT;
-        return;
-    }
-    uint8_t mode = *r->p++;
-    if (mode == 0) {
-        for (uint64_t i = 0; i < n && !r->err; i++)
-            out[i] = crd_slice(r);
-    } else if (mode == 1) {
+    if (mode == CM_PLAIN) {
+        for (uint32_t i = 0; i < nrows && !r->err; i++)
+            out[i].s = crd_slice(r);
+    } else if (mode == CM_DICT) {
         uint64_t nd = crd_var(r);
-        if (nd > n) {
+        if (nd > nrows) {
             r->err = BRAID_EFORMAT;
             return;
         }
         for (uint64_t k = 0; k < nd && !r->err; k++)
-            dtmp[k] = crd_slice(r);
-        for (uint64_t i = 0; i < n && !r->err; i++) {
+            dict[k] = crd_slice(r);
+        for (uint32_t i = 0; i < nrows && !r->err; i++) {
             uint64_t k = crd_var(r);
             if (k >= nd)
                 r->err = BRAID_EFORMAT;
             else
-                out[i] = dtmp[k];
+                out[i].s = dict[k];
+        }
+    } else if (mode == CM_PACKED && pd) {
+        uint64_t k = crd_var(r);
+        uint32_t ent[PACK_MAX];
+        uint8_t code[PART_GROUP_ROWS];
+        if (r->err || k == 0 || k > PACK_MAX || nrows > PART_GROUP_ROWS) {
+            r->err = BRAID_EFORMAT;
+            return;
+        }
+        for (uint64_t j = 0; j < k && !r->err; j++) {
+            uint64_t e = crd_var(r);
+            if (e >= pd->n)
+                r->err = BRAID_EFORMAT;
+            ent[j] = (uint32_t)e;
+        }
+        read_packed(r, nrows, (uint32_t)k, code);
+        for (uint32_t i = 0; i < nrows && !r->err; i++)
+            out[i].s = pd->vals[ent[code[i]]];
+    } else if (mode == CM_PART && pd) {
+        for (uint32_t i = 0; i < nrows && !r->err; i++) {
+            uint64_t code = crd_var(r);
+            if (code == 0 && i > 0)
+                out[i].s = out[i - 1].s;
+            else if (code == 0 || code > pd->n)
+                r->err = BRAID_EFORMAT;
+            else
+                out[i].s = pd->vals[code - 1];
         }
     } else {
         r->err = BRAID_EFORMAT;
     }
 }
 
-/* Mode 2 of CK_ATTRS (see finish_attrs): rebuilds the attrs encoding of
- * rows [from, to) byte for byte into recon; other rows get no bytes. */
-static int decode_attrs(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, uint32_t to)
-{
-    attr_tmp t = {0};
-    int rc = BRAID_EFORMAT;
-    uint64_t nk = crd_var(r);
-    if (r->err || nk > (uint64_t)(r->end - r->p))
-        goto out;
-    t.keys = malloc((nk + 1) * sizeof *t.keys);
-    t.cnt = calloc(nk + 1, sizeof *t.cnt);
-    t.fill = calloc(nk + 1, sizeof *t.fill);
-    t.rshape = malloc(((size_t)nrows + 1) * sizeof *t.rshape);
-    if (!t.keys || !t.cnt || !t.fill || !t.rshape) {
-        rc = BRAID_ENOMEM;
-        goto out;
-    }
-    for (uint64_t k = 0; k < nk && !r->err; k++)
-        t.keys[k] = crd_slice(r);
-    uint64_t ns = crd_var(r);
-    if (r->err || ns > nrows)
-        goto out;
-    t.shape_p = malloc((ns + 1) * sizeof *t.shape_p);
-    t.shape_n = malloc((ns + 1) * sizeof *t.shape_n);
-    if (!t.shape_p || !t.shape_n) {
-        rc = BRAID_ENOMEM;
-        goto out;
-    }
-    for (uint64_t s = 0; s < ns && !r->err; s++) {
-        uint64_t c = crd_var(r);
-        if (r->err || c > (uint64_t)(r->end - r->p) || c > UINT32_MAX) {
-            r->err = BRAID_EFORMAT;
-            break;
-        }
-        t.shape_p[s] = r->p;
-        t.shape_n[s] = (uint32_t)c;
-        for (uint64_t j = 0; j < c && !r->err; j++)
-            if (crd_var(r) >= nk)
-                r->err = BRAID_EFORMAT;
-    }
-    for (uint32_t i = 0; i < nrows && !r->err; i++) {
-        uint64_t v = crd_var(r);
-        if (v > ns)
-            r->err = BRAID_EFORMAT;
-        t.rshape[i] = (uint32_t)v;
-    }
-    if (r->err)
-        goto out;
-    /* Count values per key; each value costs at least one byte, which
-     * bounds the total by what is left of the block. */
-    uint64_t total = 0, recon_len = 0, left = (uint64_t)(r->end - r->p);
-    for (uint32_t i = 0; i < nrows; i++) {
-        if (!t.rshape[i])
-            continue;
-        uint32_t s = t.rshape[i] - 1;
-        const uint8_t *q = t.shape_p[s];
-        bool want = i >= from && i < to;
-        recon_len += want ? 4 : 0;
-        for (uint32_t j = 0; j < t.shape_n[s]; j++) {
-            uint64_t k = 0;
-            rd_varint(&q, r->end, &k);
-            t.cnt[k]++;
-            recon_len += want ? 4 + t.keys[k].n : 0;
-            if (++total > left || recon_len > RECON_MAX)
-                goto out;
-        }
-    }
-    t.vals = malloc((total + 1) * sizeof *t.vals);
-    t.dtmp = malloc((total + 1) * sizeof *t.dtmp);
-    if (!t.vals || !t.dtmp) {
-        rc = BRAID_ENOMEM;
-        goto out;
-    }
-    uint64_t at = 0;
-    for (uint64_t k = 0; k < nk && !r->err; k++) {
-        t.fill[k] = at;
-        decode_key_values(r, t.cnt[k], t.vals + at, t.dtmp);
-        at += t.cnt[k];
-    }
-    if (r->err || r->p != r->end)
-        goto out;
-    /* Skip the values of rows before `from`, then size the range's. */
-    for (uint32_t i = 0; i < from && i < nrows; i++) {
-        if (!t.rshape[i])
-            continue;
-        uint32_t s = t.rshape[i] - 1;
-        const uint8_t *q = t.shape_p[s];
-        for (uint32_t j = 0; j < t.shape_n[s]; j++) {
-            uint64_t k = 0;
-            rd_varint(&q, r->end, &k);
-            t.fill[k]++;
-        }
-    }
-    uint64_t *cur = t.cnt; /* the counts are spent: reuse them as cursors */
-    for (uint64_t k = 0; k < nk; k++)
-        cur[k] = t.fill[k];
-    for (uint32_t i = from; i < to && i < nrows; i++) {
-        if (!t.rshape[i])
-            continue;
-        uint32_t s = t.rshape[i] - 1;
-        const uint8_t *q = t.shape_p[s];
-        for (uint32_t j = 0; j < t.shape_n[s]; j++) {
-            uint64_t k = 0;
-            rd_varint(&q, r->end, &k);
-            recon_len += t.vals[cur[k]++].n;
-        }
-    }
-    buf_reset(recon);
-    if (recon_len > RECON_MAX)
-        goto out;
-    if (buf_reserve(recon, (size_t)recon_len + 1)) {
-        rc = BRAID_ENOMEM;
-        goto out;
-    }
-    uint8_t *w = recon->p;
-    for (uint32_t i = 0; i < nrows; i++) {
-        out[i].s = (bslice){NULL, 0};
-        if (!t.rshape[i] || i < from || i >= to)
-            continue;
-        uint32_t s = t.rshape[i] - 1;
-        const uint8_t *q = t.shape_p[s];
-        uint8_t *row = w;
-        wr_u32le(w, t.shape_n[s]);
-        w += 4;
-        for (uint32_t j = 0; j < t.shape_n[s]; j++) {
-            uint64_t k = 0;
-            rd_varint(&q, r->end, &k);
-            bslice v = t.vals[t.fill[k]++];
-            wr_u32le(w, (uint32_t)t.keys[k].n);
-            w += 4;
-            if (t.keys[k].n)
-                memcpy(w, t.keys[k].p, t.keys[k].n);
-            w += t.keys[k].n;
-            if (v.n)
-                memcpy(w, v.p, v.n);
-            w += v.n;
-        }
-        out[i].s = (bslice){row, (size_t)(w - row)};
-    }
-    recon->n = (size_t)(w - recon->p);
-    rc = 0;
-out:
-    attr_tmp_free(&t);
-    return rc;
-}
-
 int col_decode(const col_desc *d, const uint8_t *p, size_t n, uint32_t nrows, colval *out,
-               bslice *dict, buf *recon, uint32_t from, uint32_t to)
+               bslice *dict, buf *recon, uint32_t from, uint32_t to, const col_pdict *pd)
 {
     crd r = {p, p + n, 0};
     switch (d->kind) {
-    case CK_TIME: {
+    case CK_TIME:
+    case CK_TREL: {
+        uint8_t w = crd_u8(&r);
+        const uint8_t *pl = crd_take(&r, (size_t)nrows * w);
+        if (r.err || w == 0 || w > 8)
+            return BRAID_EFORMAT;
+        for (uint32_t i = 0; i < nrows; i++)
+            out[i].u = 0;
+        for (uint8_t b = 0; b < w; b++)
+            for (uint32_t i = 0; i < nrows; i++)
+                out[i].u |= (uint64_t)pl[(size_t)b * nrows + i] << (8 * b);
         uint64_t prev = 0;
-        for (uint32_t i = 0; i < nrows && !r.err; i++) {
-            prev += (uint64_t)unzig(crd_var(&r));
+        for (uint32_t i = 0; i < nrows; i++) {
+            uint64_t v = (uint64_t)unzig(out[i].u);
+            prev = d->kind == CK_TIME ? prev + v : v;
             out[i].u = prev;
         }
         break;
     }
-    case CK_TREL:
     case CK_I64:
-        for (uint32_t i = 0; i < nrows && !r.err; i++)
-            out[i].u = (uint64_t)unzig(crd_var(&r));
-        break;
     case CK_I32:
-        for (uint32_t i = 0; i < nrows && !r.err; i++) {
-            int64_t v = unzig(crd_var(&r));
-            if (v < INT32_MIN || v > INT32_MAX)
-                r.err = BRAID_EFORMAT;
-            out[i].u = (uint64_t)v;
-        }
-        break;
     case CK_U32:
     case CK_U8: {
-        uint64_t max = d->kind == CK_U8 ? 0xff : 0xffffffffu;
+        uint8_t mode = crd_u8(&r);
+        if (mode == CM_PACKED) {
+            uint64_t k = crd_var(&r), vals[PACK_MAX];
+            uint8_t code[PART_GROUP_ROWS];
+            if (r.err || k == 0 || k > PACK_MAX || nrows > PART_GROUP_ROWS)
+                return BRAID_EFORMAT;
+            for (uint64_t j = 0; j < k; j++)
+                vals[j] = crd_var(&r);
+            read_packed(&r, nrows, (uint32_t)k, code);
+            for (uint32_t i = 0; i < nrows && !r.err; i++)
+                out[i].u = vals[code[i]];
+        } else if (mode == CM_PLAIN) {
+            for (uint32_t i = 0; i < nrows && !r.err; i++)
+                out[i].u = crd_var(&r);
+        } else {
+            return BRAID_EFORMAT;
+        }
+        /* Back from the varint's form, then range checks. */
         for (uint32_t i = 0; i < nrows && !r.err; i++) {
-            out[i].u = crd_var(&r);
-            if (out[i].u > max)
+            uint64_t z = out[i].u;
+            if (d->kind == CK_I64 || d->kind == CK_I32) {
+                int64_t v = unzig(z);
+                if (d->kind == CK_I32 && (v < INT32_MIN || v > INT32_MAX))
+                    r.err = BRAID_EFORMAT;
+                out[i].u = (uint64_t)v;
+            } else if (z > (d->kind == CK_U8 ? 0xffu : 0xffffffffu)) {
                 r.err = BRAID_EFORMAT;
+            }
         }
         break;
     }
@@ -821,57 +881,59 @@ int col_decode(const col_desc *d, const uint8_t *p, size_t n, uint32_t nrows, co
     case CK_ID8: {
         size_t w = d->kind == CK_ID16 ? 16 : 8;
         uint64_t runs = crd_var(&r);
+        if (r.err || runs > nrows)
+            return BRAID_EFORMAT;
+        /* Lengths first (into the output as counts), then the ids. */
         uint32_t i = 0;
         for (uint64_t k = 0; k < runs && !r.err; k++) {
             uint64_t len = crd_var(&r);
-            if (r.err || len == 0 || len > nrows - i || (size_t)(r.end - r.p) < w) {
+            if (r.err || len >= nrows - i) {
                 r.err = BRAID_EFORMAT;
                 break;
             }
-            for (uint64_t j = 0; j < len; j++)
-                out[i++].s = (bslice){r.p, w};
-            r.p += w;
+            out[k].u = len + 1;
+            i += (uint32_t)len + 1;
         }
-        if (!r.err && i != nrows)
-            r.err = BRAID_EFORMAT;
+        if (r.err || i != nrows)
+            return BRAID_EFORMAT;
+        const uint8_t *ids = crd_take(&r, (size_t)runs * w);
+        if (!ids)
+            return BRAID_EFORMAT;
+        /* Fill from the back: run k's rows start at or after k. */
+        i = nrows;
+        for (uint64_t k = runs; k > 0; k--) {
+            uint64_t len = out[k - 1].u;
+            for (uint64_t j = 0; j < len; j++)
+                out[--i].s = (bslice){ids + (k - 1) * w, w};
+        }
         break;
     }
     case CK_BYTES:
     case CK_ORIGIN:
-    case CK_ATTRS: {
+    case CK_ATTRS:
+    case CK_BODY: {
         if (r.p >= r.end) {
             if (nrows)
                 r.err = BRAID_EFORMAT;
             break;
         }
         uint8_t mode = *r.p++;
-        if (mode == 2 && d->kind == CK_ATTRS) {
-            int rc = decode_attrs(&r, nrows, out, recon, from, to);
-            if (rc)
-                return rc;
-        } else if (mode == 0) {
-            for (uint32_t i = 0; i < nrows && !r.err; i++)
-                out[i].s = crd_slice(&r);
-        } else if (mode == 1) {
-            uint64_t nd = crd_var(&r);
-            if (nd > nrows) {
-                r.err = BRAID_EFORMAT;
-                break;
-            }
-            for (uint64_t k = 0; k < nd && !r.err; k++)
-                dict[k] = crd_slice(&r);
-            for (uint32_t i = 0; i < nrows && !r.err; i++) {
-                uint64_t k = crd_var(&r);
-                if (k >= nd)
-                    r.err = BRAID_EFORMAT;
-                else
-                    out[i].s = dict[k];
-            }
-        } else {
+        int rc = 0;
+        if (mode == CM_ATTRS && d->kind == CK_ATTRS)
+            rc = attrs_decode(&r, nrows, out, recon, from, to);
+        else if (mode == CM_TEXT && d->kind == CK_BODY)
+            rc = text_decode(&r, nrows, out, recon, from, to);
+        else if (d->kind == CK_ATTRS && mode != CM_PLAIN)
             r.err = BRAID_EFORMAT;
-        }
+        else
+            decode_strings(&r, mode, nrows, out, dict, pd);
+        if (rc)
+            return rc;
         break;
     }
+    case CK_TID:
+        /* Nothing in the block: part_reader fills these from the index. */
+        break;
     default:
         return BRAID_EFORMAT;
     }

@@ -13,7 +13,7 @@
 
 /* One number for every on-disk structure (WAL payload, part meta, trace
  * index, checkpoint); readers refuse anything else with BRAID_EFORMAT. */
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2
 
 /* ---------------------------------------------------------------------------
  * File helpers (fsutil.c). All return 0 or BRAID_EIO (BRAID_ENOMEM where
@@ -41,6 +41,11 @@ bool fs_exists(const char *path);
  * serialization of a model_batch that forms a WAL payload.
  * ------------------------------------------------------------------------- */
 extern const model_origin store_empty_origin;
+/* trace_id_is_zero without the call, for loops over many rows. */
+static inline bool tid_zero(const trace_id_t *t)
+{
+    return (rd_u64le(t->b) | rd_u64le(t->b + 8)) == 0;
+}
 size_t row_size(signal_t sig);
 /* The time a row is filed under: log time (observed time when the log has
  * none), span start, metric point time, exemplar time. */
@@ -210,6 +215,11 @@ void memtable_insert(memtable *m, mchunk *ck);
 /* First ref of the bucket for tid; walk ->next and compare tid. The caller
  * holds the view lock for the whole walk (index growth relinks chains). */
 const mref *memtable_bucket(const memtable *m, const trace_id_t *tid);
+/* Every row of signal sig in m, sorted as parts are written: by UTC day of
+ * row_time, then row_cmp; rows that compare equal keep their append order.
+ * *out holds m->rows[sig] pointers into the chunks; malloc'd, caller frees.
+ * 0 or BRAID_ENOMEM. */
+int memtable_sorted_rows(const memtable *m, signal_t sig, const void ***out);
 
 /* ---------------------------------------------------------------------------
  * Bloom filter over trace ids (bloom.c): XXH3-64 with double hashing.
@@ -227,7 +237,7 @@ bool bloom_test(const uint8_t *bits, uint64_t nbits, uint32_t k, const trace_id_
  * bloom are checked at open, a page when it is read.
  * ------------------------------------------------------------------------- */
 #define TIDX_PAGE_ENTRIES 64
-#define TIDX_ENTRY 24
+#define TIDX_ENTRY 20 /* 16 id bytes, u32 row count (rows follow each other from 0) */
 
 typedef struct {
     buf entries; /* TIDX_ENTRY bytes each, in trace id order */
@@ -254,6 +264,7 @@ typedef struct {
     uint64_t bloom_bits;
     uint32_t bloom_k;
     const uint8_t *fence;
+    const uint8_t *row_fence;
     const uint8_t *pages;
 } tidx;
 
@@ -263,6 +274,10 @@ void tidx_close(tidx *t);
 /* 1 with the row range when tid is in the part, 0 when not, BRAID_EFORMAT
  * when the page fails its CRC or points outside the part. */
 int tidx_lookup(const tidx *t, const trace_id_t *tid, uint32_t *first, uint32_t *count);
+/* The trace id of each row [first, first + n) of the part: ids[i] points at
+ * the 16 id bytes in the index, or is NULL for a row without one. 0, or
+ * BRAID_EFORMAT when a page fails its CRC or is inconsistent. */
+int tidx_rows(const tidx *t, uint32_t first, uint32_t n, const uint8_t **ids);
 
 /* ---------------------------------------------------------------------------
  * Columns (column.c): per-signal column schemas, the encoding of one column
@@ -278,9 +293,11 @@ enum {
     CK_F64 = 7,     /* 8 bytes LE */
     CK_ID16 = 8,    /* runs: varint nruns, (varint len, 16 bytes)* */
     CK_ID8 = 9,     /* runs of 8-byte ids */
-    CK_BYTES = 10,  /* plain or block dictionary, see column.c */
+    CK_BYTES = 10,  /* plain, block dictionary or part dictionary */
     CK_ORIGIN = 11, /* CK_BYTES holding rowcodec_put_origin blobs */
-    CK_ATTRS = 12   /* attrs encodings split into one value stream per key */
+    CK_ATTRS = 12,  /* attrs encodings split into typed value streams per key */
+    CK_BODY = 13,   /* AnyValue encodings; CK_BYTES or text templates */
+    CK_TID = 14     /* the trace id: not stored in blocks, read from the trace index */
 };
 
 typedef struct {
@@ -296,13 +313,15 @@ typedef struct {
 
 #define COL_MAX 20
 const col_schema *col_schema_for(signal_t sig);
+/* The column's name as docs/storage-format.md spells it (for tools). */
+const char *col_name(signal_t sig, uint32_t c);
 
 typedef union {
     uint64_t u;
     bslice s;
 } colval;
 
-/* A small deduplicating set of byte strings (block dictionaries). */
+/* A small deduplicating set of byte strings (dictionaries). */
 typedef struct {
     buf bytes;
     uint32_t *off, *len;
@@ -312,39 +331,90 @@ typedef struct {
     uint32_t nslots;
 } sdict;
 
-/* Per-column accumulation of one row group. */
+/* A part dictionary caps: a column's distinct values shared by every block
+ * of a part (origins, severity texts, ...), kept in memory while the part
+ * is open. Blocks with more distinct values than PDICT_BLOCK_MAX, and
+ * values past the caps, stay in their blocks. */
+#define PDICT_MAX_VALUES 4096
+#define PDICT_MAX_BYTES ((size_t)1 << 20)
+#define PDICT_BLOCK_MAX 64
+
+#define COL_SECTIONS 32    /* most sections a block is cut into */
+#define COL_SECTION_MIN 1024 /* bytes a section has before another starts */
+
+/* Per-column accumulation of one row group (and, for string columns, of the
+ * part dictionary across groups). */
 typedef struct {
-    buf raw;                  /* numbers as encoded; ids back to back; CK_ATTRS: row encodings */
-    sdict d;                  /* CK_BYTES/ORIGIN: the distinct values */
-    sdict keys, shapes, vals; /* CK_ATTRS: scratch while finishing */
-    uint32_t *rowidx;         /* BYTES/ORIGIN: value index; ATTRS: offset in raw */
-    uint32_t *rowlen;         /* ATTRS: length */
+    buf raw;   /* numbers as encoded; ids back to back; ATTRS/BODY: row encodings */
+    sdict d;   /* BYTES/ORIGIN: the block's distinct values */
+    sdict pd;  /* BYTES/ORIGIN/BODY: the part dictionary (kept across groups) */
+    bool pd_full;
+    sdict keys, shapes, vals; /* ATTRS/BODY: scratch while finishing */
+    uint32_t *rowidx;         /* BYTES/ORIGIN: value index; ATTRS/BODY: offset in raw */
+    uint32_t *rowlen;         /* ATTRS/BODY: length */
     uint32_t nrows, caprows;
     uint64_t prev;
+    bool stable_ptrs; /* ORIGIN: a row's origin struct never changes while written */
+    /* ORIGIN with stable_ptrs: origin struct address -> its blob's index in
+     * og (every distinct blob the writer has seen), and og index -> index
+     * in d plus one for the current block (0: not in the block yet). */
+    struct colw_optr *omap;
+    uint32_t omap_cap, omap_n;
+    sdict og;
+    uint32_t *gblk, *gtouched;
+    uint32_t gcap, ntouched;
+    buf scratch;
+    /* Where colw_finish started new sections of the block (offsets in its
+     * output): each section is compressed on its own, so streams of unlike
+     * data do not share one entropy table. */
+    uint32_t sect[COL_SECTIONS];
+    uint32_t nsect;
 } colw;
 
 void colw_init(colw *c);
 void colw_free(colw *c);
+/* Starts the next row group (the part dictionary is kept). */
 void colw_reset(colw *c);
-/* Adds one row's value of column d (blob for CK_ORIGIN is passed in). */
-int colw_add(colw *c, const col_desc *d, const void *row, bslice origin_blob);
+/* Adds one row's value of column d. */
+int colw_add(colw *c, const col_desc *d, const void *row);
 size_t colw_bytes(const colw *c);
 /* Writes the block encoding of the accumulated rows into out. */
 int colw_finish(colw *c, const col_desc *d, buf *out);
-/* Decodes a block of nrows values. Slices point into p, or into recon for
- * CK_ATTRS, which rebuilds only rows [from, to) (the others read as empty;
- * keep recon while the values are used). dict is scratch of at least nrows
- * entries. 0, BRAID_EFORMAT or BRAID_ENOMEM. */
+/* Writes the column's part dictionary (varint count, then each value as
+ * bytes) into out; nothing when the column has none. */
+int colw_finish_pdict(const colw *c, buf *out);
+
+/* A part dictionary as read back: values point into the caller's copy of
+ * the dictionary bytes, in the order (and address order) they were
+ * written. */
+typedef struct {
+    bslice *vals; /* malloc'd; col_pdict_free */
+    uint32_t n;
+} col_pdict;
+/* Parses a dictionary written by colw_finish_pdict. 0, BRAID_EFORMAT or
+ * BRAID_ENOMEM. */
+int col_pdict_parse(const uint8_t *p, size_t n, col_pdict *out);
+void col_pdict_free(col_pdict *pd);
+
+/* Decodes a block of nrows values. Slices point into p, into the part
+ * dictionary pd (NULL when the part has none for the column), or into recon
+ * for CK_ATTRS and CK_BODY text blocks, which rebuild only rows [from, to)
+ * (the others read as empty; keep recon while the values are used). dict is
+ * scratch of at least nrows entries. 0, BRAID_EFORMAT or BRAID_ENOMEM. */
 int col_decode(const col_desc *d, const uint8_t *p, size_t n, uint32_t nrows, colval *out,
-               bslice *dict, buf *recon, uint32_t from, uint32_t to);
+               bslice *dict, buf *recon, uint32_t from, uint32_t to, const col_pdict *pd);
 
 /* ---------------------------------------------------------------------------
  * Parts (part.c): an immutable directory of three files — meta (header,
  * row groups, block directory), cols (compressed blocks) and tidx.
  * ------------------------------------------------------------------------- */
 #define PART_GROUP_ROWS 1024
-#define PART_GROUP_BYTES ((size_t)256 << 10)
-#define PART_ZSTD_LEVEL 3
+#define PART_GROUP_BYTES ((size_t)2 << 20)
+/* zstd levels: a flush must keep up with ingest on a small machine, so it
+ * compresses fast; a merge runs in the background at low priority and
+ * spends more to make the part smaller. */
+#define PART_ZSTD_LEVEL_FLUSH 1
+#define PART_ZSTD_LEVEL_MERGE 6
 
 typedef struct {
     uint32_t first_row, nrows;
@@ -368,9 +438,12 @@ typedef struct part {
     char name[64];
     uint32_t ngroups, ncols;
     part_group *groups;
-    part_block *blocks; /* ngroups * ncols */
+    part_block *blocks; /* ngroups * ncols, then ncols part and ncols zstd dictionaries */
     uint8_t *cols;
     size_t cols_len;
+    col_pdict pdict[COL_MAX]; /* part dictionaries, loaded at open */
+    uint8_t *pdict_mem[COL_MAX];
+    struct ZSTD_DDict_s *zdict[COL_MAX]; /* zstd dictionaries of the blocks, or NULL */
     bool has_tidx;
     tidx tx;
 } part;
@@ -390,6 +463,13 @@ typedef struct part_writer part_writer;
  * the writer; part_writer_abort frees it (the caller removes dir). */
 int part_writer_open(const char *dir, signal_t sig, uint64_t seq_lo, uint64_t seq_hi,
                      part_writer **out);
+/* The zstd level of the blocks written from now on (default
+ * PART_ZSTD_LEVEL_FLUSH). */
+void part_writer_set_level(part_writer *w, int level);
+/* Promises that every row's origin pointer keeps pointing at the same
+ * origin until the writer is finished (memtable rows do; rows read back
+ * from parts do not), so origins are recognized by address. */
+void part_writer_set_stable_origins(part_writer *w);
 int part_writer_add(part_writer *w, const void *row);
 int part_writer_finish(part_writer *w, uint64_t *nrows);
 void part_writer_abort(part_writer *w);
@@ -423,6 +503,9 @@ typedef struct partset {
 #define MERGE_TRIGGER 8 /* merge a day when it has more parts than this */
 #define MEMTABLE_MAX_AGE_NS (600ull * 1000000000ull) /* flush a quiet memtable */
 #define MERGE_MAX_INPUTS 8                           /* parts merged at once */
+/* Appends wait for the flush once memtables (active and frozen) hold this
+ * many memtable sizes (or half the memory limit, if less). */
+#define FLUSH_BACKLOG_MEMTABLES 4
 
 typedef struct part_reader_pool {
     pthread_mutex_t mu;
@@ -462,13 +545,36 @@ struct store {
     atomic_uint_fast64_t flushes, merges;
     uint32_t merge_trigger;
     atomic_uint_fast64_t max_age_ns; /* MEMTABLE_MAX_AGE_NS; tests shorten it */
+
+    struct store_src *src; /* source checkpoint (srcckpt.c) */
 };
+
+/* ---------------------------------------------------------------------------
+ * Source checkpoints (srcckpt.c): a WAL body that starts with 0xC1 carries a
+ * blob before its row codec part.
+ * ------------------------------------------------------------------------- */
+/* Allocates s->src (freed by store_src_free) and reads <data>/sources.
+ * 0, BRAID_ENOMEM or BRAID_EIO. */
+int store_src_open(store *s);
+void store_src_free(store *s);
+/* At replay, for every intact record: notes a carried blob and narrows
+ * body/len to the row codec part. Returns 0 (rows follow), 1 (the record
+ * has no rows) or BRAID_EFORMAT. */
+int store_src_replay(store *s, uint64_t seq, const uint8_t **body, size_t *len);
+/* In the commit callback, for every record, in sequence order. */
+void store_src_commit(store *s, const wal_rec *r);
+/* Writes <data>/sources if a newer blob was acknowledged since the last
+ * write; called before the checkpoint moves. 0 or BRAID_EIO/ENOMEM. */
+int store_src_save(store *s);
 
 /* Writes every frozen memtable to parts (and freezes the active one first
  * when freeze_active). Serialized by flush_mu. */
 int store_flush_frozen(store *s, bool freeze_active);
 /* One pass of retention and merges (what the maintenance thread runs). */
 int store_maintain(store *s);
+/* Lowers the calling thread's scheduling priority to the minimum, so merges
+ * run on CPU that ingest and flushes leave idle. Best effort. */
+void store_maint_thread_priority(void);
 /* The current part set with a reference; release with partset_unref. */
 partset *store_partset(store *s);
 void partset_unref(partset *ps);

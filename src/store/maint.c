@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char *const sig_dirs[SIGNAL_COUNT] = {"logs", "spans", "metrics", "exemplars"};
@@ -165,6 +166,8 @@ int store_write_part(store *s, signal_t sig, uint32_t day, uint64_t lo, uint64_t
     }
     part_writer *w;
     rc = part_writer_open(tmp, sig, lo, hi, &w);
+    if (!rc)
+        part_writer_set_stable_origins(w);
     for (size_t i = 0; i < n && !rc; i++)
         rc = part_writer_add(w, rows[i]);
     if (!rc)
@@ -413,8 +416,21 @@ static int cursor_next(cursor *c)
     return 0;
 }
 
+/* Whether the store is shutting down: a merge in progress gives up (its
+ * inputs stay) rather than hold up the shutdown. */
+static bool stopping(store *s)
+{
+    pthread_mutex_lock(&s->bg_mu);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->bg_mu);
+    return stop;
+}
+
+#define MERGE_STOP_CHECK 4096 /* rows between checks for a shutdown */
+
 /* Streams the rows of in[0..n) (each sorted) into one sorted part. Equal
- * keys keep input order, so older rows stay first. */
+ * keys keep input order, so older rows stay first. BRAID_ECLOSED when the
+ * store began shutting down meanwhile. */
 static int merge_run(store *s, signal_t sig, part *const *in, size_t n, part **out)
 {
     *out = NULL;
@@ -436,10 +452,17 @@ static int merge_run(store *s, signal_t sig, part *const *in, size_t n, part **o
     part_writer *w = NULL;
     if (!rc)
         rc = part_writer_open(tmp, sig, lo, hi, &w);
+    if (!rc)
+        part_writer_set_level(w, PART_ZSTD_LEVEL_MERGE);
     uint64_t want = 0;
     for (size_t k = 0; k < n; k++)
         want += in[k]->nrows;
+    uint64_t done = 0;
     while (!rc) {
+        if (++done % MERGE_STOP_CHECK == 0 && stopping(s)) {
+            rc = BRAID_ECLOSED;
+            break;
+        }
         size_t best = n;
         for (size_t k = 0; k < n; k++)
             if (cur[k].row && (best == n || row_cmp(sig, cur[k].row, cur[best].row) < 0))
@@ -537,6 +560,8 @@ static int merge_once(store *s, signal_t sig, bool *did)
             *did = true;
         }
         part_unref(merged);
+    } else if (rc == BRAID_ECLOSED) {
+        rc = 0; /* shutting down; the inputs stay as they were */
     } else {
         LOG_ERROR("store: merge of %zu %s parts failed: %s", len, store_sig_dir(sig),
                   braid_strerror(rc));
@@ -591,13 +616,20 @@ static int retention(store *s)
     return rc;
 }
 
+void store_maint_thread_priority(void)
+{
+    /* On Linux a thread id names one thread for setpriority. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0)
+        LOG_DEBUG("store: cannot lower the merge thread's priority: %s", strerror(errno));
+}
+
 int store_maintain(store *s)
 {
     pthread_mutex_lock(&s->maint_mu);
     int rc = retention(s);
     for (int sig = 0; sig < SIGNAL_COUNT && !rc; sig++) {
         bool did = true;
-        while (did && !rc)
+        while (did && !rc && !stopping(s))
             rc = merge_once(s, (signal_t)sig, &did);
     }
     pthread_mutex_unlock(&s->maint_mu);

@@ -1,9 +1,11 @@
 /* store/part: immutable columnar parts. A part is a directory with `cols`
- * (zstd blocks, one per column per row group), `tidx` (trace index; not for
- * metric points) and `meta` (header, row groups, block directory, CRC'd as a
- * whole), written by part_writer into a temporary directory the caller then
- * renames into place. Readers map `cols` and check every block's CRC before
- * decompressing it. Never modifies a part once written. */
+ * (zstd blocks, one per column per row group, then the part dictionaries of
+ * string columns), `tidx` (trace index; not for metric points) and `meta`
+ * (header, row groups, block and dictionary directories, CRC'd as a whole),
+ * written by part_writer into a temporary directory the caller then renames
+ * into place. Readers map `cols`, load the dictionaries at open and check
+ * every block's CRC before decompressing it. Never modifies a part once
+ * written. */
 #include "internal.h"
 
 #include <errno.h>
@@ -19,7 +21,7 @@
 #define META_MAGIC "BRAIDPRT"
 #define META_HDR 80
 #define META_GROUP 24
-#define META_BLOCK 24
+#define META_BLOCK 16 /* u32 stored length, u32 raw length, u32 CRC, u8 codec, 3 zero */
 #define MAX_BLOCK_RAW ((uint64_t)1 << 30)
 #define WRITE_CHUNK ((size_t)1 << 20)
 
@@ -60,7 +62,7 @@ struct part_writer {
     uint64_t seq_lo, seq_hi;
     int fd;
     colw cols[COL_MAX];
-    buf blk, cblk, wbuf, oblob;
+    buf blk, cblk, wbuf;
     buf groups, blocks;
     uint64_t cols_off;
     uint32_t ngroups, grows;
@@ -68,6 +70,11 @@ struct part_writer {
     uint64_t nrows, min_time, max_time;
     tidx_writer tw;
     ZSTD_CCtx *cctx;
+    int level;
+    /* Per column: the first block, raw, which compresses every block of the
+     * column (and is stored once, after the groups), or nothing. */
+    buf zraw[COL_MAX];
+    ZSTD_CDict *cdict[COL_MAX];
     bool have_prev;
     bool prev_has_tid;
     trace_id_t prev_tid;
@@ -94,12 +101,12 @@ int part_writer_open(const char *dir, signal_t sig, uint64_t seq_lo, uint64_t se
     w->seq_hi = seq_hi;
     w->min_time = UINT64_MAX;
     w->gmin = UINT64_MAX;
+    w->level = PART_ZSTD_LEVEL_FLUSH;
     for (uint32_t c = 0; c < COL_MAX; c++)
         colw_init(&w->cols[c]);
     buf_init(&w->blk);
     buf_init(&w->cblk);
     buf_init(&w->wbuf);
-    buf_init(&w->oblob);
     buf_init(&w->groups);
     buf_init(&w->blocks);
     tidx_writer_init(&w->tw);
@@ -124,12 +131,14 @@ void part_writer_abort(part_writer *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
-    for (uint32_t c = 0; c < COL_MAX; c++)
+    for (uint32_t c = 0; c < COL_MAX; c++) {
         colw_free(&w->cols[c]);
+        buf_free(&w->zraw[c]);
+        ZSTD_freeCDict(w->cdict[c]);
+    }
     buf_free(&w->blk);
     buf_free(&w->cblk);
     buf_free(&w->wbuf);
-    buf_free(&w->oblob);
     buf_free(&w->groups);
     buf_free(&w->blocks);
     tidx_writer_free(&w->tw);
@@ -146,6 +155,92 @@ static int drain(part_writer *w, bool all)
     return rc;
 }
 
+/* Compresses w->blk (when that makes it smaller), each of its sections
+ * (starting at sect[0..nsect), after the first at 0) as a zstd frame of its
+ * own, with cdict when not NULL, queues it for `cols` and fills its 24-byte
+ * directory entry e. */
+static int put_block(part_writer *w, const uint32_t *sect, uint32_t nsect, const ZSTD_CDict *cdict,
+                     uint8_t e[META_BLOCK])
+{
+    if (w->blk.n > MAX_BLOCK_RAW)
+        return BRAID_ETOOBIG;
+    const uint8_t *data = w->blk.p;
+    size_t len = w->blk.n;
+    uint8_t codec = 0;
+    if (len > 0) {
+        size_t bound = ZSTD_compressBound(len) + (size_t)nsect * ZSTD_compressBound(0);
+        buf_reset(&w->cblk);
+        if (buf_reserve(&w->cblk, bound))
+            return BRAID_ENOMEM;
+        size_t z = 0, from = 0;
+        for (uint32_t k = 0; k <= nsect && !ZSTD_isError(z); k++) {
+            size_t to = k < nsect ? sect[k] : len;
+            if (to <= from)
+                continue;
+            size_t f = cdict ? ZSTD_compress_usingCDict(w->cctx, w->cblk.p + z, bound - z,
+                                                        w->blk.p + from, to - from, cdict)
+                             : ZSTD_compressCCtx(w->cctx, w->cblk.p + z, bound - z,
+                                                 w->blk.p + from, to - from, w->level);
+            z = ZSTD_isError(f) ? f : z + f;
+            from = to;
+        }
+        if (!ZSTD_isError(z) && z < len) {
+            data = w->cblk.p;
+            len = z;
+            codec = 1;
+        }
+    }
+    /* No offset: blocks lie in `cols` in directory order. */
+    memset(e, 0, META_BLOCK);
+    wr_u32le(e, (uint32_t)len);
+    wr_u32le(e + 4, (uint32_t)w->blk.n);
+    wr_u32le(e + 8, crc32c(0, data, len));
+    e[12] = codec;
+    buf_append(&w->wbuf, data, len);
+    w->cols_off += len;
+    if (w->wbuf.err)
+        return BRAID_ENOMEM;
+    return drain(w, false);
+}
+
+/* Blocks of the string columns that follow a pattern (attributes, log
+ * bodies, other strings) repeat each other's keys, skeletons and
+ * dictionaries: the first one's sections that compress well (random ids
+ * and numbers do not, and would only take room), raw, become the zstd
+ * dictionary every block of the column is compressed with, so those cost
+ * next to nothing after the first group. The part stores it once and a
+ * reader keeps it in memory. */
+#define ZDICT_MIN 1024
+
+static int make_zdict(part_writer *w, uint32_t c, const uint32_t *sect, uint32_t nsect)
+{
+    uint8_t k = w->sc->cols[c].kind;
+    if ((k != CK_ATTRS && k != CK_BODY && k != CK_BYTES) || w->blk.n < ZDICT_MIN)
+        return 0;
+    size_t from = 0;
+    for (uint32_t s = 0; s <= nsect; s++) {
+        size_t to = s < nsect ? sect[s] : w->blk.n;
+        if (to <= from)
+            continue;
+        size_t bound = ZSTD_compressBound(to - from);
+        buf_reset(&w->cblk);
+        if (buf_reserve(&w->cblk, bound))
+            return BRAID_ENOMEM;
+        size_t z = ZSTD_compressCCtx(w->cctx, w->cblk.p, bound, w->blk.p + from, to - from, 1);
+        if (!ZSTD_isError(z) && z * 3 < (to - from) * 2)
+            buf_append(&w->zraw[c], w->blk.p + from, to - from);
+        from = to;
+    }
+    if (w->zraw[c].err)
+        return w->zraw[c].err;
+    if (w->zraw[c].n < ZDICT_MIN) {
+        buf_reset(&w->zraw[c]);
+        return 0;
+    }
+    w->cdict[c] = ZSTD_createCDict(w->zraw[c].p, w->zraw[c].n, w->level);
+    return w->cdict[c] ? 0 : BRAID_ENOMEM;
+}
+
 /* Encodes, compresses and queues every column block of the current group. */
 static int flush_group(part_writer *w)
 {
@@ -153,39 +248,18 @@ static int flush_group(part_writer *w)
         return 0;
     for (uint32_t c = 0; c < w->sc->ncols; c++) {
         buf_reset(&w->blk);
-        int rc = colw_finish(&w->cols[c], &w->sc->cols[c], &w->blk);
+        colw *cw = &w->cols[c];
+        int rc = colw_finish(cw, &w->sc->cols[c], &w->blk);
+        uint8_t e[META_BLOCK];
+        if (!rc && w->ngroups == 0)
+            rc = make_zdict(w, c, cw->sect, cw->nsect);
+        if (!rc)
+            rc = put_block(w, cw->sect, cw->nsect, w->cdict[c], e);
         if (rc)
             return rc;
-        if (w->blk.n > MAX_BLOCK_RAW)
-            return BRAID_ETOOBIG;
-        const uint8_t *data = w->blk.p;
-        size_t len = w->blk.n;
-        uint8_t codec = 0;
-        if (len > 0) {
-            size_t bound = ZSTD_compressBound(len);
-            buf_reset(&w->cblk);
-            if (buf_reserve(&w->cblk, bound))
-                return BRAID_ENOMEM;
-            size_t z = ZSTD_compressCCtx(w->cctx, w->cblk.p, bound, w->blk.p, len, PART_ZSTD_LEVEL);
-            if (!ZSTD_isError(z) && z < len) {
-                data = w->cblk.p;
-                len = z;
-                codec = 1;
-            }
-        }
-        uint8_t e[META_BLOCK] = {0};
-        wr_u64le(e, w->cols_off);
-        wr_u32le(e + 8, (uint32_t)len);
-        wr_u32le(e + 12, (uint32_t)w->blk.n);
-        wr_u32le(e + 16, crc32c(0, data, len));
-        e[20] = codec;
         buf_append(&w->blocks, e, sizeof e);
-        buf_append(&w->wbuf, data, len);
-        w->cols_off += len;
-        if (w->wbuf.err || w->blocks.err)
+        if (w->blocks.err)
             return BRAID_ENOMEM;
-        if ((rc = drain(w, false)) != 0)
-            return rc;
         colw_reset(&w->cols[c]);
     }
     uint8_t g[META_GROUP];
@@ -201,10 +275,49 @@ static int flush_group(part_writer *w)
     return w->groups.err;
 }
 
+/* Queues every column's part dictionary after the groups; fills their
+ * directory (an all-zero entry for a column without one). */
+static int flush_dicts(part_writer *w, buf *dir)
+{
+    for (uint32_t c = 0; c < w->sc->ncols; c++) {
+        buf_reset(&w->blk);
+        uint8_t e[META_BLOCK] = {0};
+        int rc = colw_finish_pdict(&w->cols[c], &w->blk);
+        if (!rc && w->blk.n)
+            rc = put_block(w, NULL, 0, NULL, e);
+        if (rc)
+            return rc;
+        buf_append(dir, e, sizeof e);
+    }
+    for (uint32_t c = 0; c < w->sc->ncols; c++) {
+        uint8_t e[META_BLOCK] = {0};
+        buf_reset(&w->blk);
+        buf_append(&w->blk, w->zraw[c].p, w->zraw[c].n);
+        int rc = w->blk.err;
+        if (!rc && w->blk.n)
+            rc = put_block(w, NULL, 0, NULL, e);
+        if (rc)
+            return rc;
+        buf_append(dir, e, sizeof e);
+    }
+    return dir->err;
+}
+
+void part_writer_set_level(part_writer *w, int level)
+{
+    w->level = level;
+}
+
+void part_writer_set_stable_origins(part_writer *w)
+{
+    for (uint32_t c = 0; c < w->sc->ncols; c++)
+        w->cols[c].stable_ptrs = true;
+}
+
 int part_writer_add(part_writer *w, const void *row)
 {
     const trace_id_t *tid = row_tid(w->sig, row);
-    bool has = tid && !trace_id_is_zero(tid);
+    bool has = tid && !tid_zero(tid);
     uint64_t t = row_time(w->sig, row);
     if (w->have_prev) {
         int c = 0;
@@ -229,14 +342,9 @@ int part_writer_add(part_writer *w, const void *row)
         if (rc)
             return rc;
     }
-    buf_reset(&w->oblob);
-    rowcodec_put_origin(&w->oblob, *(const model_origin *const *)row);
-    if (w->oblob.err)
-        return w->oblob.err;
-    bslice ob = {w->oblob.p, w->oblob.n};
     size_t bytes = 0;
     for (uint32_t c = 0; c < w->sc->ncols; c++) {
-        int rc = colw_add(&w->cols[c], &w->sc->cols[c], row, ob);
+        int rc = colw_add(&w->cols[c], &w->sc->cols[c], row);
         if (rc)
             return rc;
         bytes += colw_bytes(&w->cols[c]);
@@ -285,9 +393,13 @@ static int fill_tidx(void *ud, int fd)
 
 int part_writer_finish(part_writer *w, uint64_t *nrows)
 {
+    buf dicts;
+    buf_init(&dicts);
     int rc = flush_group(w);
     if (!rc && w->nrows == 0)
         rc = BRAID_EINVAL;
+    if (!rc)
+        rc = flush_dicts(w, &dicts);
     if (!rc)
         rc = drain(w, true);
     if (!rc && fsync(w->fd) != 0)
@@ -319,6 +431,7 @@ int part_writer_finish(part_writer *w, uint64_t *nrows)
         buf_append(&m, h, sizeof h);
         buf_append(&m, w->groups.p, w->groups.n);
         buf_append(&m, w->blocks.p, w->blocks.n);
+        buf_append(&m, dicts.p, dicts.n);
         if (!m.err)
             buf_put_u32le(&m, crc32c(0, m.p, m.n));
         rc = m.err ? m.err : write_file(w->dir, "meta", m.p, m.n, NULL, NULL);
@@ -328,6 +441,7 @@ int part_writer_finish(part_writer *w, uint64_t *nrows)
         rc = fs_fsync_dir(w->dir);
     if (nrows)
         *nrows = w->nrows;
+    buf_free(&dicts);
     part_writer_abort(w);
     return rc;
 }
@@ -346,6 +460,11 @@ void part_unref(part *p)
         munmap(p->cols, p->cols_len);
     if (p->has_tidx)
         tidx_close(&p->tx);
+    for (uint32_t c = 0; c < COL_MAX; c++) {
+        col_pdict_free(&p->pdict[c]);
+        free(p->pdict_mem[c]);
+        ZSTD_freeDDict(p->zdict[c]);
+    }
     free(p->groups);
     free(p->blocks);
     free(p->path);
@@ -374,11 +493,12 @@ static int parse_meta(part *p, const uint8_t *m, size_t n, signal_t sig)
         p->ngroups == 0 || p->ngroups > p->nrows)
         return BRAID_EFORMAT;
     uint64_t want = META_HDR + (uint64_t)p->ngroups * META_GROUP +
-                    (uint64_t)p->ngroups * p->ncols * META_BLOCK + 4;
+                    (uint64_t)p->ngroups * p->ncols * META_BLOCK +
+                    2 * (uint64_t)p->ncols * META_BLOCK + 4;
     if (want != n)
         return BRAID_EFORMAT;
     p->groups = calloc(p->ngroups, sizeof *p->groups);
-    p->blocks = calloc((size_t)p->ngroups * p->ncols, sizeof *p->blocks);
+    p->blocks = calloc((size_t)(p->ngroups + 2) * p->ncols, sizeof *p->blocks);
     if (!p->groups || !p->blocks)
         return BRAID_ENOMEM;
     const uint8_t *g = m + META_HDR;
@@ -395,16 +515,84 @@ static int parse_meta(part *p, const uint8_t *m, size_t n, signal_t sig)
     }
     if (next != p->nrows)
         return BRAID_EFORMAT;
-    for (size_t i = 0; i < (size_t)p->ngroups * p->ncols; i++, g += META_BLOCK) {
+    /* The block directory, then per column a part dictionary entry, then
+     * per column a zstd dictionary entry (an all-zero entry means none). */
+    uint64_t off = 0;
+    for (size_t i = 0; i < (size_t)(p->ngroups + 2) * p->ncols; i++, g += META_BLOCK) {
         part_block *b = &p->blocks[i];
-        b->off = rd_u64le(g);
-        b->clen = rd_u32le(g + 8);
-        b->rlen = rd_u32le(g + 12);
-        b->crc = rd_u32le(g + 16);
-        b->codec = g[20];
+        b->off = off;
+        b->clen = rd_u32le(g);
+        b->rlen = rd_u32le(g + 4);
+        b->crc = rd_u32le(g + 8);
+        b->codec = g[12];
         if (b->codec > 1 || (b->codec == 0 && b->clen != b->rlen) || b->rlen > MAX_BLOCK_RAW ||
-            b->off > p->cols_len || b->clen > p->cols_len - b->off)
+            b->clen > p->cols_len - off || g[13] || g[14] || g[15])
             return BRAID_EFORMAT;
+        off += b->clen;
+    }
+    return off == p->cols_len ? 0 : BRAID_EFORMAT;
+}
+
+#define ZDICT_MAX ((size_t)64 << 20)
+
+/* The bytes of a dictionary entry, checked like a block, into a malloc'd
+ * *out (caller frees); *out is NULL for an all-zero (absent) entry. */
+static int read_dict(const part *p, const part_block *b, size_t max, uint8_t **out)
+{
+    *out = NULL;
+    if (b->clen == 0 && b->rlen == 0)
+        return 0;
+    if (b->rlen == 0 || b->rlen > max)
+        return BRAID_EFORMAT;
+    const uint8_t *src = p->cols + b->off;
+    if (crc32c(0, src, b->clen) != b->crc)
+        return BRAID_EFORMAT;
+    uint8_t *m = malloc(b->rlen);
+    if (!m)
+        return BRAID_ENOMEM;
+    if (b->codec == 1) {
+        size_t z = ZSTD_decompress(m, b->rlen, src, b->clen);
+        if (ZSTD_isError(z) || z != b->rlen) {
+            free(m);
+            return BRAID_EFORMAT;
+        }
+    } else {
+        memcpy(m, src, b->rlen);
+    }
+    *out = m;
+    return 0;
+}
+
+/* Reads every column's part dictionary and zstd dictionary into memory,
+ * where the part's blocks refer to them for as long as the part is open. */
+static int load_dicts(part *p)
+{
+    const col_schema *sc = col_schema_for(p->sig);
+    const part_block *pdir = &p->blocks[(size_t)p->ngroups * p->ncols];
+    const part_block *zdir = pdir + p->ncols;
+    for (uint32_t c = 0; c < p->ncols; c++) {
+        uint8_t k = sc->cols[c].kind;
+        bool strings = k == CK_BYTES || k == CK_ORIGIN || k == CK_BODY || k == CK_ATTRS;
+        uint8_t *m;
+        int rc = read_dict(p, &pdir[c], 2 * PDICT_MAX_BYTES, &m);
+        if (!rc && m) {
+            p->pdict_mem[c] = m;
+            rc = k == CK_ATTRS || !strings ? BRAID_EFORMAT
+                                           : col_pdict_parse(m, pdir[c].rlen, &p->pdict[c]);
+        }
+        if (!rc)
+            rc = read_dict(p, &zdir[c], ZDICT_MAX, &m);
+        if (!rc && m) {
+            if (strings) {
+                p->zdict[c] = ZSTD_createDDict(m, zdir[c].rlen);
+                rc = p->zdict[c] ? 0 : BRAID_ENOMEM;
+            } else {
+                rc = BRAID_EFORMAT;
+            }
+            free(m);
+        }
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -464,6 +652,8 @@ int part_open(const char *path, signal_t sig, uint32_t day, part **out)
         if (fd >= 0)
             close(fd);
     }
+    if (!rc)
+        rc = load_dicts(p);
     if (!rc && p->has_tidx) {
         snprintf(fp, sizeof fp, "%s/tidx", path);
         rc = tidx_open(&p->tx, fp);
@@ -581,15 +771,35 @@ int part_reader_load_rows(part_reader *r, const part *p, uint32_t g, uint32_t fr
             buf_reset(s);
             if (buf_reserve(s, b->rlen ? b->rlen : 1))
                 return BRAID_ENOMEM;
-            size_t z = ZSTD_decompressDCtx(r->dctx, s->p, b->rlen, src, b->clen);
+            size_t z = p->zdict[c] ? ZSTD_decompress_usingDDict(r->dctx, s->p, b->rlen, src,
+                                                                b->clen, p->zdict[c])
+                                   : ZSTD_decompressDCtx(r->dctx, s->p, b->rlen, src, b->clen);
             if (ZSTD_isError(z) || z != b->rlen)
                 return BRAID_EFORMAT;
             src = s->p;
         }
+        const col_pdict *pd = p->pdict[c].n ? &p->pdict[c] : NULL;
         int rc = col_decode(&sc->cols[c], src, b->rlen, nrows, r->vals[c], r->dict, &r->recon[c],
-                            from, to);
+                            from, to, pd);
         if (rc)
             return rc;
+    }
+    uint32_t lo = from < nrows ? from : nrows, hi = to < nrows ? to : nrows;
+    for (uint32_t c = 0; c < p->ncols && lo < hi; c++) {
+        if (sc->cols[c].kind != CK_TID)
+            continue;
+        if (!p->has_tidx)
+            return BRAID_EFORMAT;
+        const uint8_t **ids = (const uint8_t **)r->dict; /* scratch of PART_GROUP_ROWS */
+        _Static_assert(sizeof(bslice) >= sizeof(const uint8_t *), "scratch too small");
+        int rc = tidx_rows(&p->tx, p->groups[g].first_row + lo, hi - lo, ids);
+        if (rc) {
+            LOG_ERROR("store: %s: trace index page fails its check", p->path);
+            return rc;
+        }
+        static const uint8_t zero[16];
+        for (uint32_t i = lo; i < hi; i++)
+            r->vals[c][i].s = (bslice){ids[i - lo] ? ids[i - lo] : zero, 16};
     }
     r->p = p;
     r->sc = sc;
@@ -637,10 +847,12 @@ int part_reader_row(part_reader *r, uint32_t i, const void **row)
             break;
         case CK_ID16:
         case CK_ID8:
+        case CK_TID:
             memcpy(f, v.s.p, v.s.n);
             break;
         case CK_BYTES:
         case CK_ATTRS:
+        case CK_BODY:
             memcpy(f, &v.s, sizeof v.s);
             break;
         case CK_ORIGIN: {

@@ -59,6 +59,11 @@ static int ckpt_read(const char *dir, uint64_t *seq, bool *missing)
 
 static int ckpt_write(store *s, uint64_t seq)
 {
+    /* Records up to seq may leave the WAL after this: a source checkpoint
+     * they carried must be on disk first. */
+    int src_rc = store_src_save(s);
+    if (src_rc)
+        return src_rc;
     uint8_t b[CKPT_LEN] = {0};
     memcpy(b, CKPT_MAGIC, 8);
     wr_u32le(b + 8, STORE_FORMAT_VERSION);
@@ -118,7 +123,10 @@ static void on_commit(void *ud, wal_rec *first, size_t n)
     pthread_mutex_lock(&s->view_mu);
     wal_rec *r = first;
     for (size_t i = 0; i < n; i++, r = r->next) {
+        store_src_commit(s, r);
         mchunk *ck = r->user;
+        if (!ck) /* a source checkpoint without rows */
+            continue;
         ck->seq = r->seq;
         insert_chunk(s, ck);
     }
@@ -134,6 +142,11 @@ static void on_commit(void *ud, wal_rec *first, size_t n)
 static int on_replay(void *ud, uint64_t seq, const uint8_t *body, size_t len)
 {
     store *s = ud;
+    int src_rc = store_src_replay(s, seq, &body, &len);
+    if (src_rc == BRAID_EFORMAT)
+        LOG_WARN("store: WAL record %" PRIu64 " has a malformed source checkpoint; skipped", seq);
+    if (src_rc)
+        return 0;
     if (seq <= atomic_load(&s->flushed_seq))
         return 0;
     uint8_t *copy = malloc(len ? len : 1);
@@ -163,16 +176,6 @@ static int on_replay(void *ud, uint64_t seq, const uint8_t *body, size_t len)
 }
 
 /* ---- flush ---- */
-static int cmp_rows(const void *a, const void *b, void *ud)
-{
-    signal_t sig = (signal_t)(intptr_t)ud;
-    const void *x = *(const void *const *)a, *y = *(const void *const *)b;
-    uint32_t dx = row_day(row_time(sig, x)), dy = row_day(row_time(sig, y));
-    if (dx != dy)
-        return dx < dy ? -1 : 1;
-    return row_cmp(sig, x, y);
-}
-
 static void discard_parts(part **ps, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -191,17 +194,13 @@ static int flush_memtable(store *s, memtable *m)
     for (int sig = 0; sig < SIGNAL_COUNT && !rc; sig++) {
         if (!m->rows[sig])
             continue;
-        size_t n = (size_t)m->rows[sig], k = 0;
-        const void **rows = malloc(n * sizeof *rows);
-        if (!rows) {
-            rc = BRAID_ENOMEM;
+        size_t n = (size_t)m->rows[sig];
+        const void **rows;
+        uint64_t DBG0 = now_mono_ns();
+        if ((rc = memtable_sorted_rows(m, (signal_t)sig, &rows)) != 0)
             break;
-        }
-        size_t rs = row_size((signal_t)sig);
-        for (mchunk *ck = m->head; ck; ck = ck->next)
-            for (uint32_t i = 0; i < ck->n[sig]; i++)
-                rows[k++] = (const uint8_t *)ck->rows[sig] + (size_t)i * rs;
-        qsort_r(rows, n, sizeof *rows, cmp_rows, (void *)(intptr_t)sig);
+        uint64_t DBG1 = now_mono_ns();
+        LOG_INFO("DBG flush sig %d rows %zu sort %.1f ms mem %zu", sig, n, (DBG1 - DBG0) / 1e6, (size_t)m->chunk_bytes);
         for (size_t i = 0; i < n && !rc;) {
             uint32_t day = row_day(row_time((signal_t)sig, rows[i]));
             size_t j = i + 1;
@@ -218,7 +217,9 @@ static int flush_memtable(store *s, memtable *m)
                 capmade = nc;
             }
             part *p;
+            uint64_t DBG2 = now_mono_ns();
             rc = store_write_part(s, (signal_t)sig, day, m->seq_lo, m->seq_hi, rows + i, j - i, &p);
+            LOG_INFO("DBG write %zu rows %.1f ms", j - i, (now_mono_ns() - DBG2) / 1e6);
             if (!rc)
                 made[nmade++] = p;
             i = j;
@@ -306,6 +307,34 @@ int store_flush_frozen(store *s, bool freeze_active)
     return rc;
 }
 
+/* Flow control. When flushes fall behind (on a small machine ingest and the
+ * flush share the cores), an append waits a little for the flush to catch up
+ * instead of adding to the backlog: a waiting appender uses no CPU, so the
+ * flush gets it, and ingest settles at the rate the flush sustains instead of
+ * running into the memory limit and its "retry later". The wait is bounded,
+ * so a flush that cannot make progress still ends in the limit's refusal. */
+#define THROTTLE_STEP_NS 2000000ull
+#define THROTTLE_MAX_NS 2000000000ull
+
+static void flush_throttle(store *s)
+{
+    /* Without a flush thread (tests, or a store that flushes by hand),
+     * waiting cannot help. */
+    if (!s->threads_started)
+        return;
+    uint64_t over = s->o.memtable_bytes * FLUSH_BACKLOG_MEMTABLES;
+    if (over > s->o.memory_limit / 2)
+        over = s->o.memory_limit / 2;
+    if (atomic_load(&s->mem_bytes) <= over)
+        return;
+    wake_bg(s);
+    for (uint64_t waited = 0; waited < THROTTLE_MAX_NS && atomic_load(&s->mem_bytes) > over;
+         waited += THROTTLE_STEP_NS) {
+        struct timespec ts = {0, (long)THROTTLE_STEP_NS};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int store_flush(store *s)
 {
     return store_flush_frozen(s, true);
@@ -315,6 +344,7 @@ int store_flush(store *s)
 static void *flush_main(void *arg)
 {
     store *s = arg;
+    pthread_setname_np(pthread_self(), "braid-flush");
     pthread_mutex_lock(&s->bg_mu);
     while (!s->stop) {
         if (!s->flush_wanted) {
@@ -346,6 +376,8 @@ static void *flush_main(void *arg)
 static void *maint_main(void *arg)
 {
     store *s = arg;
+    pthread_setname_np(pthread_self(), "braid-merge");
+    store_maint_thread_priority();
     pthread_mutex_lock(&s->bg_mu);
     while (!s->stop) {
         struct timespec ts;
@@ -442,6 +474,7 @@ static void free_store(store *s)
     }
     if (s->ps)
         partset_unref(s->ps);
+    store_src_free(s);
     for (size_t i = 0; i < s->readers.n; i++)
         part_reader_free(s->readers.free[i]);
     free(s->readers.free);
@@ -498,6 +531,8 @@ int store_open(const store_opts *o, store **out)
         rc = make_subdir(s->dir, "parts");
     for (int sig = 0; sig < SIGNAL_COUNT && !rc; sig++)
         rc = make_subdir(s->parts_dir, store_sig_dir((signal_t)sig));
+    if (!rc)
+        rc = store_src_open(s);
     uint64_t ck = 0;
     bool missing = false;
     if (!rc)
@@ -574,6 +609,7 @@ int store_append(store *s, const model_batch *b)
         return BRAID_EINVAL;
     if (b->nlogs + b->nspans + b->nmetrics + b->nexemplars == 0)
         return 0;
+    flush_throttle(s);
     if (atomic_load(&s->mem_bytes) > s->o.memory_limit) {
         wake_bg(s);
         return BRAID_EBUSY;

@@ -41,6 +41,20 @@ int store_close(store *s);
  * the WAL could not be written (nothing acknowledged). Thread-safe. */
 int store_append(store *s, const model_batch *b);
 
+/* Source checkpoints: a source that resumes from a position (the file
+ * follower's offsets) appends its rows together with an opaque blob saying
+ * how far it got, in one WAL record, so after a crash either both are there
+ * or neither. One source per store. */
+#define STORE_SOURCE_CKPT_MAX ((size_t)16 << 20)
+/* Appends the batch (which may have no rows) like store_append, with ckpt
+ * (at most STORE_SOURCE_CKPT_MAX bytes) in the same WAL record. Same returns
+ * as store_append; on 0 the blob is the one store_source_ckpt returns. */
+int store_append_ckpt(store *s, const model_batch *b, bslice ckpt);
+/* Copies the blob of the last acknowledged store_append_ckpt, across
+ * restarts, into out (reset first; out->n == 0 when there is none).
+ * Returns 0 or BRAID_ENOMEM. */
+int store_source_ckpt(store *s, buf *out);
+
 /* Writes all memtables to parts now and trims the WAL. For tests and shutdown. */
 int store_flush(store *s);
 

@@ -1,9 +1,11 @@
 /* store/tidx: the trace index file of a part — the sorted distinct trace ids
  * with the (first row, row count) run each owns, in CRC'd pages of
- * TIDX_PAGE_ENTRIES entries, preceded by a bloom filter and a fence holding
- * the first id of every page. A lookup costs a bloom test, a binary search of
- * the fence in memory and one page. Owns its mapping; never trusts the file:
- * sizes are checked at open and each page's CRC when it is read. */
+ * TIDX_PAGE_ENTRIES entries, preceded by a bloom filter, a fence holding
+ * the first id of every page and a row fence holding the first row of every
+ * page. A lookup costs a bloom test, a binary search of the fence in memory
+ * and one page; so does finding the trace ids of a range of rows (the part
+ * keeps them nowhere else). Owns its mapping; never trusts the file: sizes
+ * are checked at open and each page's CRC when it is read. */
 #include "internal.h"
 
 #include <fcntl.h>
@@ -33,7 +35,6 @@ static void emit(tidx_writer *t)
     if (!t->have)
         return;
     buf_append(&t->entries, t->cur.b, 16);
-    buf_put_u32le(&t->entries, t->first);
     buf_put_u32le(&t->entries, t->count);
     t->n++;
     t->have = false;
@@ -41,13 +42,16 @@ static void emit(tidx_writer *t)
 
 int tidx_writer_add(tidx_writer *t, const trace_id_t *tid, uint32_t row)
 {
+    /* Entries hold no first row: the rows of the traces follow each other
+     * from row 0, which the row fence and the counts give back. */
+    uint32_t next = t->have ? t->first + t->count : 0;
+    if (row != next)
+        return BRAID_EINVAL;
     if (t->have) {
         int c = memcmp(tid->b, t->cur.b, 16);
         if (c < 0)
             return BRAID_EINVAL;
         if (c == 0) {
-            if (row != t->first + t->count)
-                return BRAID_EINVAL;
             t->count++;
             return 0;
         }
@@ -92,6 +96,12 @@ int tidx_writer_write(tidx_writer *t, int fd, uint64_t nrows)
     }
     for (uint32_t pg = 0; pg < npages; pg++)
         buf_append(&out, t->entries.p + (size_t)pg * TIDX_PAGE_ENTRIES * TIDX_ENTRY, 16);
+    uint32_t row = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (i % TIDX_PAGE_ENTRIES == 0)
+            buf_put_u32le(&out, row);
+        row += rd_u32le(t->entries.p + i * TIDX_ENTRY + 16);
+    }
     if (!out.err)
         wr_u32le(out.p + 60, crc32c(crc32c(0, out.p, 60), out.p + TIDX_HDR, out.n - TIDX_HDR));
     for (uint32_t pg = 0; pg < npages; pg++) {
@@ -149,16 +159,25 @@ int tidx_open(tidx *t, const char *path)
         t->bloom_bits / 8 > len || t->bloom_k == 0 || t->bloom_k > 32 ||
         t->npages != (t->nentries + TIDX_PAGE_ENTRIES - 1) / TIDX_PAGE_ENTRIES)
         goto bad;
-    uint64_t want = TIDX_HDR + t->bloom_bits / 8 + (uint64_t)t->npages * 16 +
+    uint64_t want = TIDX_HDR + t->bloom_bits / 8 + (uint64_t)t->npages * 20 +
                     t->nentries * TIDX_ENTRY + (uint64_t)t->npages * 4;
     if (want != len)
         goto bad;
-    size_t meta_end = TIDX_HDR + (size_t)(t->bloom_bits / 8) + (size_t)t->npages * 16;
+    size_t meta_end = TIDX_HDR + (size_t)(t->bloom_bits / 8) + (size_t)t->npages * 20;
     if (crc32c(crc32c(0, h, 60), h + TIDX_HDR, meta_end - TIDX_HDR) != rd_u32le(h + 60))
         goto bad;
     t->bloom = h + TIDX_HDR;
     t->fence = t->bloom + t->bloom_bits / 8;
-    t->pages = t->fence + (size_t)t->npages * 16;
+    t->row_fence = t->fence + (size_t)t->npages * 16;
+    t->pages = t->row_fence + (size_t)t->npages * 4;
+    /* Pages start at row 0 and each holds at least one row per entry. */
+    for (uint32_t pg = 0; pg < t->npages; pg++) {
+        uint64_t r = rd_u32le(t->row_fence + (size_t)pg * 4);
+        if (pg == 0 ? r != 0
+                    : r < rd_u32le(t->row_fence + (size_t)(pg - 1) * 4) + TIDX_PAGE_ENTRIES ||
+                          r >= t->nrows)
+            goto bad;
+    }
     return 0;
 bad:
     tidx_close(t);
@@ -191,11 +210,13 @@ int tidx_lookup(const tidx *t, const trace_id_t *tid, uint32_t *first, uint32_t 
         uint32_t mid = a + (b - a) / 2;
         int c = memcmp(page + (size_t)mid * TIDX_ENTRY, tid->b, 16);
         if (c == 0) {
-            const uint8_t *e = page + (size_t)mid * TIDX_ENTRY;
-            uint32_t f = rd_u32le(e + 16), n = rd_u32le(e + 20);
-            if (n == 0 || (uint64_t)f + n > t->nrows)
+            uint64_t f = rd_u32le(t->row_fence + (size_t)pg * 4);
+            for (uint32_t i = 0; i < mid; i++)
+                f += rd_u32le(page + (size_t)i * TIDX_ENTRY + 16);
+            uint32_t n = rd_u32le(page + (size_t)mid * TIDX_ENTRY + 16);
+            if (n == 0 || f + n > t->nrows)
                 return BRAID_EFORMAT;
-            *first = f;
+            *first = (uint32_t)f;
             *count = n;
             return 1;
         }
@@ -203,6 +224,60 @@ int tidx_lookup(const tidx *t, const trace_id_t *tid, uint32_t *first, uint32_t 
             a = mid + 1;
         else
             b = mid;
+    }
+    return 0;
+}
+
+/* Checks page pg's CRC; returns its entries and their count, or NULL. */
+static const uint8_t *page_at(const tidx *t, uint32_t pg, uint32_t *cnt)
+{
+    uint64_t base = (uint64_t)pg * TIDX_PAGE_ENTRIES;
+    *cnt =
+        (uint32_t)(t->nentries - base < TIDX_PAGE_ENTRIES ? t->nentries - base : TIDX_PAGE_ENTRIES);
+    const uint8_t *page = t->pages + (size_t)pg * TIDX_PAGE_BYTES;
+    if (crc32c(0, page, (size_t)*cnt * TIDX_ENTRY) != rd_u32le(page + (size_t)*cnt * TIDX_ENTRY))
+        return NULL;
+    return page;
+}
+
+int tidx_rows(const tidx *t, uint32_t first, uint32_t n, const uint8_t **ids)
+{
+    for (uint32_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    if (t->nentries == 0 || n == 0)
+        return 0;
+    /* The last page whose first row is at or before `first`. */
+    uint32_t lo = 0, hi = t->npages;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (rd_u32le(t->row_fence + (size_t)mid * 4) <= first)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t cnt, pg = lo;
+    const uint8_t *page = page_at(t, pg, &cnt);
+    if (!page)
+        return BRAID_EFORMAT;
+    /* Walk the page's entries from its first row. */
+    uint64_t f = rd_u32le(t->row_fence + (size_t)pg * 4), end = (uint64_t)first + n;
+    for (uint32_t e = 0;;) {
+        const uint8_t *ent = page + (size_t)e * TIDX_ENTRY;
+        uint64_t c = rd_u32le(ent + 16);
+        if (c == 0 || f + c > t->nrows)
+            return BRAID_EFORMAT;
+        if (f >= end)
+            break;
+        for (uint64_t r = f > first ? f : first; r < f + c && r < end; r++)
+            ids[r - first] = ent;
+        f += c;
+        if (++e == cnt) {
+            if (++pg == t->npages)
+                break;
+            if (!(page = page_at(t, pg, &cnt)) || rd_u32le(t->row_fence + (size_t)pg * 4) != f)
+                return BRAID_EFORMAT;
+            e = 0;
+        }
     }
     return 0;
 }
