@@ -67,8 +67,34 @@ build/obj/src/main.o: src/main.c FORCE
 	$(CC) $(BASEFLAGS) $(CFLAGS) -DBRAID_VERSION='"$(VERSION)"' -c $< -o $@
 FORCE:
 
-build/braid: $(OBJ) build/obj/src/main.o
+build/braid: $(OBJ) build/obj/src/main.o build/obj/gen/ui_assets.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# ---- the web UI ----------------------------------------------------------------
+# ui/build.mjs bundles ui/src with esbuild and writes $(UI_GEN): every file of
+# the bundle as a C array with its path, content type and ETag (ui_embedded in
+# src/ui/ui.h). Only the braid binaries link it: src/ui/ui.c takes the bundle
+# as an argument, so library objects, unit tests and fuzz targets need no node.
+UI_SRC := ui/build.mjs ui/index.html ui/favicon.svg $(sort $(wildcard ui/src/*.js ui/src/*/*.js ui/src/*.css))
+
+ui/node_modules/.installed: ui/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing: nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || exit 1; }
+	@echo "installing npm modules for ui"
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(UI_GEN): $(UI_SRC) ui/node_modules/.installed
+	@mkdir -p $(dir $@)
+	node ui/build.mjs build/ui $@
+
+build/obj/gen/ui_assets.o: $(UI_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+build/asan/gen/ui_assets.o: $(UI_GEN)
+	@mkdir -p $(dir $@)
+	$(SANCC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
 # ---- sanitizer build and unit tests ---------------------------------------
 # clang's UBSan also catches pointer arithmetic on NULL, which gcc's does not.
@@ -80,7 +106,7 @@ build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(SANCC) $(BASEFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
-build/asan/braid: $(ASAN_OBJ) build/asan/src/main.o
+build/asan/braid: $(ASAN_OBJ) build/asan/src/main.o build/asan/gen/ui_assets.o
 	$(SANCC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 unit: deps $(UNIT_BIN)
@@ -129,9 +155,14 @@ test: deps
 	$(MAKE) e2e
 	@echo "all test suites passed"
 
+# The daemon and `braid demo` side by side; Ctrl-C stops both (the demo also
+# stops when the daemon exits).
 run: deps build/braid
-	@echo "braid: data in ./braid-data; query API and UI on http://127.0.0.1:4320/"
-	./build/braid serve --data ./braid-data
+	@echo "braid: data in ./braid-data; open the UI at http://127.0.0.1:4320/ (Ctrl-C stops)"
+	@trap 'kill $$serve $$demo 2>/dev/null; wait $$serve; s=$$?; wait $$demo; exit $$s' INT TERM; \
+	./build/braid serve --data ./braid-data & serve=$$!; \
+	./build/braid demo --otlp http://127.0.0.1:4318 & demo=$$!; \
+	wait $$serve; status=$$?; kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; exit $$status
 
 build/bench_%: bench/bench_%.c $(OBJ)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(OBJ) $(LIBS)
@@ -145,4 +176,4 @@ format:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BENCH_BIN:=.d) build/obj/src/main.d build/asan/src/main.d
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) build/obj/gen/ui_assets.d $(FUZZ_OBJ:.o=.d) $(BENCH_BIN:=.d) build/obj/src/main.d build/asan/src/main.d

@@ -1,15 +1,18 @@
-/* bench_ingest: OTLP/HTTP ingest throughput of a `braid serve` child. Drives it
- * over N keep-alive connections with pre-built protobuf Export…ServiceRequest
- * batches (logs, spans, metrics), then measures memory, bytes on disk after a
- * clean shutdown, and checks on a restart that sampled traces came back whole.
- * Prints figures; exits non-zero only when something is functionally broken
- * (daemon will not start, a non-200 answer, a lookup returning wrong data). */
+/* bench_ingest: OTLP ingest throughput of a `braid serve` child, over HTTP/1.1
+ * (OTLP/HTTP protobuf) and gRPC (OTLP/gRPC), with the same pre-built
+ * protobuf Export…ServiceRequest batches (logs, spans, metrics) on N
+ * connections with one request in flight each; then memory, bytes on disk
+ * after a clean shutdown, and a restart to check that sampled traces came
+ * back whole. Prints both transports side by side; exits non-zero only when
+ * something is functionally broken (daemon will not start, an answer other
+ * than OK or retry-later, a lookup returning wrong data). */
 #include "benchlib.c" /* shared bench helpers; see the note at its top */
 
 #include <getopt.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 
+#include "net/otlp_grpc.h"
 #include "otlp/otlp.h"
 #include "pb/pb.h"
 
@@ -19,12 +22,16 @@
 #define GOAL_LOG_BYTES_ROW 40.0
 
 #define MIN_POOL 64
+#define DEFAULT_BACKOFF_S 1.0 /* a retry-later answer without a delay of its own */
+
+enum { T_HTTP = 0, T_GRPC = 1 };
 
 typedef struct {
     double seconds;
     int connections;
     int batch;
-    bool sig[3]; /* OTLP_TRACES, OTLP_LOGS, OTLP_METRICS */
+    bool sig[3];       /* OTLP_TRACES, OTLP_LOGS, OTLP_METRICS */
+    bool transport[2]; /* T_HTTP, T_GRPC */
     const char *braid;
     bool keep;
 } config;
@@ -1018,14 +1025,17 @@ typedef struct {
     int id;
     const config *cfg;
     otlp_kind kind;
+    int transport;
     batch *pool;
     int pool_n;
     int port;
     atomic_bool *stop;
     atomic_uint_fast64_t *seq;
-    atomic_int *failed; /* 0, the first failing HTTP status, or -1 */
+    atomic_int *failed; /* 0, the first failing HTTP or gRPC status, or -1 */
     /* results */
     uint64_t rows, bytes, requests, reconnects;
+    uint64_t retries; /* retry-later answers (429/503, RESOURCE_EXHAUSTED/UNAVAILABLE) */
+    double backoff_s; /* time spent waiting before those retries */
     bench_samples lat;
     probe first, last;
 } worker;
@@ -1081,15 +1091,77 @@ static void worker_fail(worker *w, int status, const char *fmt, ...)
     atomic_store(w->stop, true);
 }
 
+/* Waits before a retry, as OTel exporters do, waking early when the load
+ * ends. Returns false when it ended. */
+static bool backoff(worker *w, double seconds)
+{
+    double until = bench_now_s() + seconds;
+    while (bench_now_s() < until) {
+        if (atomic_load(w->stop))
+            return false;
+        usleep(10000);
+    }
+    w->backoff_s += seconds;
+    return true;
+}
+
+typedef enum { SEND_OK, SEND_RETRY, SEND_FAIL } send_outcome;
+
+/* One attempt over HTTP. */
+static send_outcome send_http(worker *w, bench_conn *c, const batch *b, buf *resp, double *delay)
+{
+    int status = 0;
+    int rc = bench_http(c, "POST", kind_path(w->kind), "application/x-protobuf", b->data, b->len,
+                        &status, resp);
+    if (rc != 0) {
+        worker_fail(w, -1, "bench: POST %s failed at the socket level\n", kind_path(w->kind));
+        return SEND_FAIL;
+    }
+    if (status == 429 || status == 503) {
+        *delay = c->retry_after_s > 0 ? c->retry_after_s : DEFAULT_BACKOFF_S;
+        return SEND_RETRY;
+    }
+    if (status != 200) {
+        char why[200];
+        error_text(resp, why, sizeof why);
+        worker_fail(w, status, "bench: POST %s answered %d: %s\n", kind_path(w->kind), status, why);
+        return SEND_FAIL;
+    }
+    return SEND_OK;
+}
+
+/* One attempt over gRPC. */
+static send_outcome send_grpc(worker *w, bench_grpc *g, const batch *b, buf *resp, double *delay)
+{
+    const char *method = otlp_grpc_methods[w->kind];
+    if (bench_grpc_call(g, method, b->data, b->len, resp) != 0) {
+        worker_fail(w, -1, "bench: gRPC %s failed below gRPC\n", method);
+        return SEND_FAIL;
+    }
+    if (g->status == GRPC_STATUS_RESOURCE_EXHAUSTED || g->status == GRPC_STATUS_UNAVAILABLE) {
+        *delay = g->retry_ms ? g->retry_ms / 1000.0 : DEFAULT_BACKOFF_S;
+        return SEND_RETRY;
+    }
+    if (g->status != GRPC_STATUS_OK) {
+        worker_fail(w, 1000 + g->status, "bench: gRPC %s answered %s: %s\n", method,
+                    grpc_status_name(g->status), g->message);
+        return SEND_FAIL;
+    }
+    return SEND_OK;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    bench_conn c;
+    bench_conn c = {.fd = -1};
+    bench_grpc g = {.fd = -1};
     buf resp;
     buf_init(&resp);
     bench_samples_init(&w->lat);
-    if (bench_conn_open(&c, w->port)) {
-        worker_fail(w, -1, "bench: cannot connect to the otlp-http port\n");
+    int rc = w->transport == T_HTTP ? bench_conn_open(&c, w->port) : bench_grpc_open(&g, w->port);
+    if (rc) {
+        worker_fail(w, -1, "bench: cannot connect to the %s port\n",
+                    w->transport == T_HTTP ? "otlp-http" : "otlp-grpc");
         buf_free(&resp);
         return NULL;
     }
@@ -1102,26 +1174,26 @@ static void *worker_main(void *arg)
         batch *b = &w->pool[idx];
         uint64_t seq = atomic_fetch_add(w->seq, 1) + 1;
         batch_patch(b, now_unix_ns(), seq);
-        int status = 0;
-        uint64_t t0 = now_mono_ns();
-        int rc = bench_http(&c, "POST", kind_path(w->kind), "application/x-protobuf", b->data,
-                            b->len, &status, &resp);
-        uint64_t dt = now_mono_ns() - t0;
-        if (rc != 0) {
-            worker_fail(w, -1, "bench: POST %s failed at the socket level\n", kind_path(w->kind));
-            break;
+        send_outcome out;
+        uint64_t dt;
+        for (;;) {
+            double delay = 0;
+            uint64_t t0 = now_mono_ns();
+            out = w->transport == T_HTTP ? send_http(w, &c, b, &resp, &delay)
+                                         : send_grpc(w, &g, b, &resp, &delay);
+            dt = now_mono_ns() - t0;
+            if (out != SEND_RETRY)
+                break;
+            /* refused whole (nothing stored): the same request again, later */
+            w->retries++;
+            if (!backoff(w, delay))
+                break;
         }
-        if (status != 200) {
-            char why[200];
-            error_text(&resp, why, sizeof why);
-            worker_fail(w, status, "bench: POST %s answered %d: %s\n", kind_path(w->kind), status,
-                        why);
+        if (out != SEND_OK)
             break;
-        }
         uint64_t rej = rejected_in_response(&resp);
         if (rej) {
-            worker_fail(w, -1,
-                        "bench: POST %s: the daemon rejected %llu records of a valid batch\n",
+            worker_fail(w, -1, "bench: %s: the daemon rejected %llu records of a valid batch\n",
                         kind_path(w->kind), (unsigned long long)rej);
             break;
         }
@@ -1138,21 +1210,25 @@ static void *worker_main(void *arg)
         p->rows = b->probe_rows;
         p->set = true;
     }
-    w->reconnects = c.reconnects;
+    w->reconnects = w->transport == T_HTTP ? c.reconnects : g.reconnects;
     bench_conn_close(&c);
+    bench_grpc_close(&g);
     buf_free(&resp);
     return NULL;
 }
 
 typedef struct {
     otlp_kind kind;
+    int transport;
     uint64_t rows, requests, bytes, reconnects;
+    uint64_t retries;
+    double backoff_s;
     uint64_t exemplars; /* per request, for metrics */
     double seconds, gen_s, client_cpu_s;
     uint64_t p50, p99, max;
     uint64_t hwm_kb, maxrss_kb;
     double daemon_cpu_s, load_cpu_s, ready_s, stop_s, restart_s;
-    int fail_status; /* the first non-200 answer, -1 for other failures, 0 none */
+    int fail_status; /* the first failing HTTP status (or 1000 + grpc-status), -1 other, 0 none */
     uint64_t part_bytes, part_files, exemplar_bytes, wal_left, data_bytes;
     int probes_ok, probes;
     bool ran;
@@ -1216,8 +1292,10 @@ static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const c
     if (bench_daemon_start(&d, cfg->braid, data, extra, log, 120))
         return BRAID_EIO;
     res->ready_s = d.ready_s;
-    if (d.otlp_port == 0) {
-        fprintf(stderr, "bench: braid did not announce an otlp-http listener\n");
+    int port = res->transport == T_HTTP ? d.otlp_port : d.grpc_port;
+    if (port == 0) {
+        fprintf(stderr, "bench: braid did not announce an %s listener\n",
+                res->transport == T_HTTP ? "otlp-http" : "otlp-grpc");
         bench_daemon_stop(&d, 60);
         return BRAID_EIO;
     }
@@ -1240,9 +1318,10 @@ static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const c
         ws[i] = (worker){.id = i,
                          .cfg = cfg,
                          .kind = k,
+                         .transport = res->transport,
                          .pool = pool,
                          .pool_n = pool_n,
-                         .port = d.otlp_port,
+                         .port = port,
                          .stop = &stop,
                          .seq = &seq,
                          .failed = &failed};
@@ -1264,8 +1343,8 @@ static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const c
                 rows += __atomic_load_n(&ws[i].rows, __ATOMIC_RELAXED);
             bench_proc_mem(d.pid, &rss, &hwm);
             char a[32], b[32], m[32];
-            fprintf(stderr, "%s: %4.0f s  %s rows  %s rows/s  daemon RSS %s\n", kind_name(k),
-                    now - t0, bench_fmt_u64(rows, a),
+            fprintf(stderr, "%s/%s: %4.0f s  %s rows  %s rows/s  daemon RSS %s\n", kind_name(k),
+                    res->transport == T_HTTP ? "http" : "grpc", now - t0, bench_fmt_u64(rows, a),
                     bench_fmt_u64((uint64_t)((double)rows / (now - t0)), b),
                     bench_fmt_bytes(rss * 1024, m));
             next_report += 5;
@@ -1287,6 +1366,8 @@ static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const c
         res->bytes += ws[i].bytes;
         res->requests += ws[i].requests;
         res->reconnects += ws[i].reconnects;
+        res->retries += ws[i].retries;
+        res->backoff_s += ws[i].backoff_s;
         if (bench_samples_merge(&all, &ws[i].lat))
             atomic_store(&failed, -1);
         bench_samples_free(&ws[i].lat);
@@ -1323,10 +1404,16 @@ static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const c
     return rc;
 }
 
-static int run_signal(const config *cfg, otlp_kind k, const char *root, result *res)
+static const char *transport_name(int t)
+{
+    return t == T_HTTP ? "http" : "grpc";
+}
+
+static int run_signal(const config *cfg, otlp_kind k, int transport, const char *root, result *res)
 {
     memset(res, 0, sizeof *res);
     res->kind = k;
+    res->transport = transport;
     res->ran = true;
     int per = (MIN_POOL + cfg->connections - 1) / cfg->connections;
     int pool_n = per * cfg->connections;
@@ -1350,8 +1437,8 @@ static int run_signal(const config *cfg, otlp_kind k, const char *root, result *
                 kind_name(k), pool_n, cfg->batch, bench_fmt_bytes(pool_bytes, mb), res->gen_s);
     }
     char data[600], log[640];
-    snprintf(data, sizeof data, "%s/%s", root, kind_name(k));
-    snprintf(log, sizeof log, "%s/%s.log", root, kind_name(k));
+    snprintf(data, sizeof data, "%s/%s-%s", root, kind_name(k), transport_name(transport));
+    snprintf(log, sizeof log, "%s/%s-%s.log", root, kind_name(k), transport_name(transport));
     if (rc == 0)
         rc = load(cfg, k, pool, pool_n, data, log, res, probes, &np);
     for (int i = 0; pool && i < pool_n; i++)
@@ -1389,14 +1476,18 @@ static void print_result(const config *cfg, const result *r)
     double peak = (double)r->hwm_kb * 1024;
     double bpr = r->rows ? (double)r->part_bytes / (double)r->rows : 0;
     bool logs = r->kind == OTLP_LOGS;
-    printf("\n== OTLP/HTTP ingest: %s (protobuf, %d connections, %d %s/request, --fsync batch)\n",
-           name, cfg->connections, cfg->batch, r->kind == OTLP_METRICS ? "points" : name);
-    line("rows sent (all answered 200)", bench_fmt_u64(r->rows, a), NULL, false);
-    if (r->fail_status > 0) {
-        snprintf(v, sizeof v, "after %.1f s: HTTP %d%s", r->seconds, r->fail_status,
-                 r->fail_status == 429 || r->fail_status == 503
-                     ? " (over the memory limit: ingest outran the flush)"
-                     : "");
+    bool grpc = r->transport == T_GRPC;
+    printf("\n== OTLP/%s ingest: %s (protobuf, %d connections, %d %s/request, --fsync batch)\n",
+           grpc ? "gRPC" : "HTTP", name, cfg->connections, cfg->batch,
+           r->kind == OTLP_METRICS ? "points" : name);
+    line(grpc ? "rows sent (all answered OK)" : "rows sent (all answered 200)",
+         bench_fmt_u64(r->rows, a), NULL, false);
+    if (r->fail_status >= 1000) {
+        snprintf(v, sizeof v, "after %.1f s: grpc-status %s", r->seconds,
+                 grpc_status_name(r->fail_status - 1000));
+        line("STOPPED EARLY", v, NULL, false);
+    } else if (r->fail_status > 0) {
+        snprintf(v, sizeof v, "after %.1f s: HTTP %d", r->seconds, r->fail_status);
         line("STOPPED EARLY", v, NULL, false);
     } else if (r->fail_status < 0) {
         snprintf(v, sizeof v, "after %.1f s (see stderr)", r->seconds);
@@ -1409,6 +1500,10 @@ static void print_result(const config *cfg, const result *r)
     snprintf(v, sizeof v, "%s (%llu reconnects)", bench_fmt_u64(r->requests, a),
              (unsigned long long)r->reconnects);
     line("requests", v, NULL, false);
+    snprintf(v, sizeof v, "%s, %.1f s spent backing off", bench_fmt_u64(r->retries, a),
+             r->backoff_s);
+    line(grpc ? "RESOURCE_EXHAUSTED/UNAVAILABLE, retried" : "429/503 answers, retried", v, NULL,
+         false);
     snprintf(v, sizeof v, "%.2f", r->seconds);
     line("seconds", v, NULL, false);
     /* A rate that ended in a refusal was not sustained: it does not meet the goal. */
@@ -1450,40 +1545,81 @@ static void print_result(const config *cfg, const result *r)
     line("trace lookups after restart", v, NULL, false);
 }
 
-static void print_summary(const result *rs)
+/* One signal over both transports, side by side. */
+static void print_compare(const result *h, const result *g)
 {
-    printf("\n%-8s %12s %8s %10s %8s %9s %9s %9s %10s %9s\n", "signal", "rows", "seconds", "rows/s",
-           "MB/s", "p50", "p99", "max", "peak RSS", "bytes/row");
-    for (int i = 0; i < 3; i++) {
+    char a[32], b[32], c[32], d[32];
+    printf("\n== %s: OTLP/HTTP vs OTLP/gRPC (same requests, same connections)\n",
+           kind_name(h->kind));
+    printf("  %-30s %22s %22s\n", "", "http/protobuf", "grpc");
+    printf("  %-30s %22s %22s\n", "rows/s",
+           bench_fmt_u64(h->seconds > 0 ? (uint64_t)((double)h->rows / h->seconds) : 0, a),
+           bench_fmt_u64(g->seconds > 0 ? (uint64_t)((double)g->rows / g->seconds) : 0, b));
+    printf("  %-30s %22.1f %22.1f\n", "MB/s",
+           h->seconds > 0 ? (double)h->bytes / 1e6 / h->seconds : 0,
+           g->seconds > 0 ? (double)g->bytes / 1e6 / g->seconds : 0);
+    snprintf(c, sizeof c, "%s", bench_fmt_ns(h->p50, a));
+    snprintf(d, sizeof d, "%s", bench_fmt_ns(g->p50, b));
+    printf("  %-30s %22s %22s\n", "request latency p50", c, d);
+    snprintf(c, sizeof c, "%s", bench_fmt_ns(h->p99, a));
+    snprintf(d, sizeof d, "%s", bench_fmt_ns(g->p99, b));
+    printf("  %-30s %22s %22s\n", "request latency p99", c, d);
+    printf("  %-30s %22.2f %22.2f\n", "daemon CPU during load (cores)",
+           h->seconds > 0 ? h->load_cpu_s / h->seconds : 0,
+           g->seconds > 0 ? g->load_cpu_s / g->seconds : 0);
+    printf("  %-30s %22s %22s\n", "daemon peak RSS", bench_fmt_bytes(h->hwm_kb * 1024, a),
+           bench_fmt_bytes(g->hwm_kb * 1024, b));
+    printf("  %-30s %22llu %22llu\n", "retry-later answers retried", (unsigned long long)h->retries,
+           (unsigned long long)g->retries);
+    if (h->kind == OTLP_LOGS) {
+        double hr = h->seconds > 0 ? (double)h->rows / h->seconds : 0;
+        double gr = g->seconds > 0 ? (double)g->rows / g->seconds : 0;
+        printf("  %-30s %45s\n", "goal: gRPC >= HTTP/protobuf", gr >= hr ? "met" : "MISSED");
+        printf("  %-30s %45s\n", "goal: gRPC >= 300,000 logs/s",
+               gr >= GOAL_LOG_ROWS_S && g->fail_status == 0 ? "met" : "MISSED");
+    }
+}
+
+static void print_summary(const result *rs, int n)
+{
+    printf("\n%-8s %-5s %12s %8s %10s %8s %9s %9s %9s %10s %9s %8s\n", "signal", "via", "rows",
+           "seconds", "rows/s", "MB/s", "p50", "p99", "max", "peak RSS", "bytes/row", "retried");
+    for (int i = 0; i < n; i++) {
         const result *r = &rs[i];
         if (!r->ran)
             continue;
         char a[32], b[32], c[32], d[32], e[32], f[32];
-        printf("%-8s %12s %8.1f %10s %8.1f %9s %9s %9s %10s %9.1f\n", kind_name(r->kind),
-               bench_fmt_u64(r->rows, a), r->seconds,
-               bench_fmt_u64(r->seconds > 0 ? (uint64_t)((double)r->rows / r->seconds) : 0, b),
-               r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0, bench_fmt_ns(r->p50, c),
-               bench_fmt_ns(r->p99, d), bench_fmt_ns(r->max, e),
-               bench_fmt_bytes(r->hwm_kb * 1024, f),
-               r->rows ? (double)r->part_bytes / (double)r->rows : 0);
+        printf(
+            "%-8s %-5s %12s %8.1f %10s %8.1f %9s %9s %9s %10s %9.1f %8llu\n", kind_name(r->kind),
+            transport_name(r->transport), bench_fmt_u64(r->rows, a), r->seconds,
+            bench_fmt_u64(r->seconds > 0 ? (uint64_t)((double)r->rows / r->seconds) : 0, b),
+            r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0, bench_fmt_ns(r->p50, c),
+            bench_fmt_ns(r->p99, d), bench_fmt_ns(r->max, e), bench_fmt_bytes(r->hwm_kb * 1024, f),
+            r->rows ? (double)r->part_bytes / (double)r->rows : 0, (unsigned long long)r->retries);
     }
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_ingest [--seconds N] [--connections N] [--batch N]\n"
-               "                    [--signal logs|spans|metrics|all] [--braid PATH] [--keep]\n");
+    fprintf(f,
+            "usage: bench_ingest [--seconds N] [--connections N] [--batch N]\n"
+            "                    [--signal logs|spans|metrics|all] [--transport http|grpc|both]\n"
+            "                    [--braid PATH] [--keep]\n");
 }
 
 int main(int argc, char **argv)
 {
     config cfg = {.seconds = 60, .connections = 8, .batch = 1000, .braid = "build/braid"};
-    const char *which = "all";
-    static const struct option opts[] = {
-        {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
-        {"batch", required_argument, NULL, 'b'},   {"signal", required_argument, NULL, 'g'},
-        {"braid", required_argument, NULL, 'B'},   {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *which = "all", *via = "both";
+    static const struct option opts[] = {{"seconds", required_argument, NULL, 's'},
+                                         {"connections", required_argument, NULL, 'c'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"signal", required_argument, NULL, 'g'},
+                                         {"braid", required_argument, NULL, 'B'},
+                                         {"keep", no_argument, NULL, 'k'},
+                                         {"transport", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -1501,6 +1637,9 @@ int main(int argc, char **argv)
             break;
         case 'B':
             cfg.braid = optarg;
+            break;
+        case 't':
+            via = optarg;
             break;
         case 'k':
             cfg.keep = true;
@@ -1522,7 +1661,9 @@ int main(int argc, char **argv)
     cfg.sig[OTLP_LOGS] = all || strcmp(which, "logs") == 0;
     cfg.sig[OTLP_TRACES] = all || strcmp(which, "spans") == 0;
     cfg.sig[OTLP_METRICS] = all || strcmp(which, "metrics") == 0;
-    if (!cfg.sig[0] && !cfg.sig[1] && !cfg.sig[2]) {
+    cfg.transport[T_HTTP] = !strcmp(via, "both") || !strcmp(via, "http");
+    cfg.transport[T_GRPC] = !strcmp(via, "both") || !strcmp(via, "grpc");
+    if ((!cfg.sig[0] && !cfg.sig[1] && !cfg.sig[2]) || (!cfg.transport[0] && !cfg.transport[1])) {
         usage(stderr);
         return 2;
     }
@@ -1537,25 +1678,37 @@ int main(int argc, char **argv)
     char root[512];
     if (bench_mkdtemp("braid-bench-ingest-", root, sizeof root))
         return 1;
-    printf("bench_ingest: OTLP/HTTP ingest into %s\n", cfg.braid);
+    printf("bench_ingest: OTLP ingest (%s) into %s\n",
+           cfg.transport[T_HTTP] && cfg.transport[T_GRPC] ? "HTTP and gRPC"
+           : cfg.transport[T_HTTP]                        ? "HTTP"
+                                                          : "gRPC",
+           cfg.braid);
     bench_print_machine(stdout);
-    printf("load: %.0f s per signal, %d keep-alive connections, %d rows per request, data in %s\n",
+    printf("load: %.0f s per signal and transport, %d connections (one request in flight on "
+           "each), %d rows per request, data in %s\n",
            cfg.seconds, cfg.connections, cfg.batch, root);
 
     static const otlp_kind order[] = {OTLP_LOGS, OTLP_TRACES, OTLP_METRICS};
-    result rs[3];
+    result rs[6];
     memset(rs, 0, sizeof rs);
     int rc = 0, nrun = 0;
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (!cfg.sig[order[i]])
             continue;
-        rc = run_signal(&cfg, order[i], root, &rs[i]);
-        if (rs[i].requests > 0 || rc == 0)
-            print_result(&cfg, &rs[i]);
-        nrun++;
+        for (int t = 0; t < 2 && rc == 0; t++) {
+            if (!cfg.transport[t])
+                continue;
+            result *r = &rs[2 * i + t];
+            rc = run_signal(&cfg, order[i], t, root, r);
+            if (r->requests > 0 || rc == 0)
+                print_result(&cfg, r);
+            nrun++;
+        }
+        if (rc == 0 && rs[2 * i].ran && rs[2 * i + 1].ran)
+            print_compare(&rs[2 * i], &rs[2 * i + 1]);
     }
     if (nrun > 1 && rc == 0)
-        print_summary(rs);
+        print_summary(rs, 6);
     if (rc) {
         printf("\nbench_ingest: FAILED (see stderr); data kept in %s\n", root);
         return 1;

@@ -5,6 +5,8 @@
  * stderr with its reason and returned as a BRAID_E* code. */
 #include "benchlib.h"
 
+#include "pb/pb.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -558,6 +561,8 @@ static int start_line(bench_daemon *d, const char *line)
             d->api_port = port;
         else if (strcmp(name, "otlp-http") == 0)
             d->otlp_port = port;
+        else if (strcmp(name, "otlp-grpc") == 0)
+            d->grpc_port = port;
         return 0;
     }
     if (strcmp(line, "braid: ready") == 0)
@@ -574,8 +579,9 @@ int bench_daemon_start(bench_daemon *d, const char *braid, const char *data,
     snprintf(d->log_path, sizeof d->log_path, "%s", log_path);
     const char *argv[64];
     int argc = 0;
-    const char *fixed[] = {braid,   "serve",       "--data",      data,
-                           "--api", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"};
+    const char *fixed[] = {braid,         "serve",       "--data",      data,
+                           "--api",       "127.0.0.1:0", "--otlp-http", "127.0.0.1:0",
+                           "--otlp-grpc", "127.0.0.1:0"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         argv[argc++] = fixed[i];
     for (int i = 0; extra && extra[i] && argc < 63; i++)
@@ -874,6 +880,7 @@ int bench_http(bench_conn *c, const char *method, const char *path, const char *
     }
     if (resp)
         buf_reset(resp);
+    c->retry_after_s = 0;
     char head[512];
     int hn = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", method, path,
                       c->port);
@@ -914,6 +921,8 @@ int bench_http(bench_conn *c, const char *method, const char *path, const char *
             chunked = memmem(s, (size_t)(e - l), "chunked", 7) != NULL;
         else if (strncasecmp(s, "connection:", 11) == 0)
             close_after = memmem(s, (size_t)(e - l), "close", 5) != NULL;
+        else if (strncasecmp(s, "retry-after:", 12) == 0)
+            c->retry_after_s = strtod(s + 12, NULL);
         l = e + 1;
     }
     size_t off = head_len;
@@ -955,6 +964,305 @@ broken:
     close(c->fd);
     c->fd = -1;
     c->in.n = 0;
+    return BRAID_EIO;
+}
+
+/* ---- gRPC client ---- */
+
+#define GRPC_FRAME_MAX (256u << 10) /* DATA frames this large, when the server allows */
+
+static int b64_val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* RetryInfo delay in a grpc-status-details-bin value: base64 of
+ * google.rpc.Status{details=3: Any{value=2: RetryInfo{retry_delay=1:
+ * Duration{seconds=1, nanos=2}}}}. 0 when there is none. */
+static uint32_t retry_delay_ms(const uint8_t *v, size_t n)
+{
+    buf raw;
+    buf_init(&raw);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int x = b64_val(v[i]);
+        if (x < 0)
+            break;
+        acc = acc << 6 | (uint32_t)x;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf_putc(&raw, (uint8_t)(acc >> bits));
+        }
+    }
+    uint64_t secs = 0, nanos = 0;
+    pb_reader st, any, ri, d;
+    pb_field f;
+    pb_reader_init(&st, raw.p, raw.n);
+    while (pb_next(&st, &f) == 1) {
+        if (f.num != 3 || f.wire != PB_LEN)
+            continue;
+        pb_reader_init_slice(&any, f.s);
+        while (pb_next(&any, &f) == 1) {
+            if (f.num != 2 || f.wire != PB_LEN)
+                continue;
+            pb_reader_init_slice(&ri, f.s);
+            while (pb_next(&ri, &f) == 1) {
+                if (f.num != 1 || f.wire != PB_LEN)
+                    continue;
+                pb_reader_init_slice(&d, f.s);
+                while (pb_next(&d, &f) == 1) {
+                    if (f.num == 1)
+                        secs = f.v;
+                    else if (f.num == 2)
+                        nanos = f.v;
+                }
+            }
+        }
+    }
+    buf_free(&raw);
+    return (uint32_t)(secs * 1000 + nanos / 1000000);
+}
+
+static int grpc_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+                          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                          void *ud)
+{
+    (void)s;
+    (void)flags;
+    bench_grpc *g = ud;
+    if (f->hd.stream_id != g->stream)
+        return 0;
+    if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
+        g->status = 0;
+        for (size_t i = 0; i < valuelen && value[i] >= '0' && value[i] <= '9'; i++)
+            g->status = g->status * 10 + (value[i] - '0');
+    } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
+        size_t o = 0;
+        for (size_t i = 0; i < valuelen && o + 1 < sizeof g->message; i++) {
+            if (value[i] == '%' && i + 2 < valuelen) {
+                char hex[3] = {(char)value[i + 1], (char)value[i + 2], 0};
+                g->message[o++] = (char)strtol(hex, NULL, 16);
+                i += 2;
+            } else {
+                g->message[o++] = (char)value[i];
+            }
+        }
+        g->message[o] = 0;
+    } else if (namelen == 23 && memcmp(name, "grpc-status-details-bin", 23) == 0) {
+        g->retry_ms = retry_delay_ms(value, valuelen);
+    }
+    return 0;
+}
+
+static int grpc_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d, size_t n,
+                        void *ud)
+{
+    (void)s;
+    (void)flags;
+    bench_grpc *g = ud;
+    if (id == g->stream && g->resp)
+        buf_append(g->resp, d, n);
+    return 0;
+}
+
+static int grpc_on_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
+{
+    (void)s;
+    bench_grpc *g = ud;
+    if (id == g->stream) {
+        g->done = true;
+        g->refused = code == NGHTTP2_REFUSED_STREAM;
+    }
+    return 0;
+}
+
+static ssize_t grpc_read_body(nghttp2_session *s, int32_t id, uint8_t *out, size_t len,
+                              uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)id;
+    (void)src;
+    bench_grpc *g = ud;
+    size_t done = 0;
+    while (done < len && g->body_off < g->body_len + 5) {
+        size_t off = g->body_off, n;
+        if (off < 5) {
+            n = 5 - off < len - done ? 5 - off : len - done;
+            memcpy(out + done, g->prefix + off, n);
+        } else {
+            n = g->body_len + 5 - off < len - done ? g->body_len + 5 - off : len - done;
+            memcpy(out + done, g->body + off - 5, n);
+        }
+        done += n;
+        g->body_off += n;
+    }
+    if (g->body_off == g->body_len + 5)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)done;
+}
+
+static ssize_t grpc_frame_len(nghttp2_session *s, uint8_t type, int32_t id, int32_t conn_window,
+                              int32_t stream_window, uint32_t max_frame, void *ud)
+{
+    (void)s;
+    (void)type;
+    (void)id;
+    (void)ud;
+    ssize_t n = conn_window < stream_window ? conn_window : stream_window;
+    if ((uint32_t)n > max_frame)
+        n = (ssize_t)max_frame;
+    return n > (ssize_t)GRPC_FRAME_MAX ? (ssize_t)GRPC_FRAME_MAX : n;
+}
+
+static int grpc_flush(bench_grpc *g)
+{
+    const uint8_t *d;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(g->h2, &d)) > 0) {
+        struct iovec iov = {(void *)d, (size_t)n};
+        bench_conn tmp = {.fd = g->fd, .port = g->port};
+        if (send_all(&tmp, &iov, 1))
+            return BRAID_EIO;
+    }
+    return n < 0 ? BRAID_EIO : 0;
+}
+
+int bench_grpc_open(bench_grpc *g, int port)
+{
+    uint64_t reconnects = g->reconnects;
+    memset(g, 0, sizeof *g);
+    g->fd = -1;
+    g->port = port;
+    g->reconnects = reconnects;
+    bench_conn c;
+    if (bench_conn_open(&c, port))
+        return BRAID_EIO;
+    g->fd = c.fd;
+    buf_free(&c.in);
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb)) {
+        bench_grpc_close(g);
+        return BRAID_EIO;
+    }
+    nghttp2_session_callbacks_set_on_header_callback(cb, grpc_on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, grpc_on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, grpc_on_close);
+    nghttp2_session_callbacks_set_data_source_read_length_callback(cb, grpc_frame_len);
+    nghttp2_session *h2;
+    int rc = nghttp2_session_client_new(&h2, cb, g);
+    nghttp2_session_callbacks_del(cb);
+    if (rc) {
+        bench_grpc_close(g);
+        return BRAID_EIO;
+    }
+    g->h2 = h2;
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+    if (nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, iv, 1) || grpc_flush(g)) {
+        fprintf(stderr, "bench: cannot start HTTP/2 on 127.0.0.1:%d\n", port);
+        bench_grpc_close(g);
+        return BRAID_EIO;
+    }
+    return 0;
+}
+
+void bench_grpc_close(bench_grpc *g)
+{
+    if (g->h2)
+        nghttp2_session_del(g->h2);
+    g->h2 = NULL;
+    if (g->fd >= 0)
+        close(g->fd);
+    g->fd = -1;
+}
+
+/* One attempt on the current connection. 0 when the stream ended (answered or
+ * refused), BRAID_EIO when the connection failed. */
+static int grpc_attempt(bench_grpc *g, const char *path, const void *msg, size_t n, buf *resp)
+{
+    g->status = -1;
+    g->message[0] = 0;
+    g->retry_ms = 0;
+    g->done = g->refused = false;
+    g->body = msg;
+    g->body_len = n;
+    g->body_off = 0;
+    g->prefix[0] = 0;
+    g->prefix[1] = (uint8_t)(n >> 24);
+    g->prefix[2] = (uint8_t)(n >> 16);
+    g->prefix[3] = (uint8_t)(n >> 8);
+    g->prefix[4] = (uint8_t)n;
+    g->resp = resp;
+    if (resp)
+        buf_reset(resp);
+    nghttp2_nv nv[] = {
+#define NV(k, v) {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+        NV(":method", "POST"),
+        NV(":scheme", "http"),
+        NV(":path", path),
+        NV(":authority", "127.0.0.1"),
+        NV("content-type", "application/grpc"),
+        NV("te", "trailers"),
+#undef NV
+    };
+    nghttp2_data_provider prd = {.read_callback = grpc_read_body};
+    g->stream = nghttp2_submit_request(g->h2, NULL, nv, sizeof nv / sizeof nv[0], &prd, NULL);
+    if (g->stream < 0)
+        return BRAID_EIO;
+    static __thread uint8_t rbuf[65536];
+    while (!g->done) {
+        if (grpc_flush(g))
+            return BRAID_EIO;
+        if (g->done)
+            break;
+        ssize_t r = recv(g->fd, rbuf, sizeof rbuf, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return BRAID_EIO;
+        if (nghttp2_session_mem_recv(g->h2, rbuf, (size_t)r) != r)
+            return BRAID_EIO;
+    }
+    return grpc_flush(g);
+}
+
+int bench_grpc_call(bench_grpc *g, const char *path, const void *msg, size_t n, buf *resp)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (g->fd < 0 && bench_grpc_open(g, g->port))
+            return BRAID_EIO;
+        int rc = grpc_attempt(g, path, msg, n, resp);
+        if (rc != 0) {
+            fprintf(stderr, "bench: gRPC connection to 127.0.0.1:%d failed during %s\n", g->port,
+                    path);
+            bench_grpc_close(g);
+            return BRAID_EIO;
+        }
+        if (!nghttp2_session_want_read(g->h2)) {
+            /* GOAWAY: the next call needs a new connection */
+            bench_grpc_close(g);
+            g->reconnects++;
+        }
+        if (g->refused && g->status < 0)
+            continue; /* refused before it was processed: safe to send again */
+        if (g->status < 0) {
+            fprintf(stderr, "bench: gRPC call %s ended without a grpc-status\n", path);
+            return BRAID_EIO;
+        }
+        if (resp && resp->n >= 5) {
+            memmove(resp->p, resp->p + 5, resp->n - 5);
+            resp->n -= 5;
+        }
+        return resp && resp->err ? BRAID_ENOMEM : 0;
+    }
+    fprintf(stderr, "bench: gRPC call %s refused three times\n", path);
     return BRAID_EIO;
 }
 

@@ -1,9 +1,10 @@
 /* benchlib: what braid's benchmark programs share — a deterministic random
  * source and a vocabulary of realistic telemetry values, the machine
  * description, latency samples and percentiles, temporary data directories,
- * starting/stopping a `braid serve` child and reading its memory, and a minimal
- * blocking HTTP/1.1 keep-alive client. Benchmark code only: it prints its own
- * failure reasons to stderr and never decides pass/fail on time. */
+ * starting/stopping a `braid serve` child and reading its memory, a minimal
+ * blocking HTTP/1.1 keep-alive client and a minimal blocking gRPC (HTTP/2)
+ * client. Benchmark code only: it prints its own failure reasons to stderr and
+ * never decides pass/fail on time. */
 #ifndef BRAID_BENCHLIB_H
 #define BRAID_BENCHLIB_H
 
@@ -152,6 +153,7 @@ typedef struct {
     int out_fd; /* read end of the child's stdout */
     char log_path[512];
     int api_port, otlp_port; /* 0 when that listener was not announced */
+    int grpc_port;           /* otlp-grpc; 0 when not announced */
     double ready_s;          /* seconds from exec to "braid: ready" */
     double stop_s;           /* seconds from SIGTERM to exit */
     uint64_t maxrss_kb;      /* after stop: peak RSS over the whole life */
@@ -161,11 +163,11 @@ typedef struct {
 } bench_daemon;
 
 /* Runs `<braid> serve --data <data> --api 127.0.0.1:0 --otlp-http 127.0.0.1:0
- * <extra...>` (extra is NULL-terminated, may be NULL), with stderr appended to
- * log_path, and waits up to timeout_s for "braid: ready", parsing the
- * "braid: listening <name> <host>:<port>" lines. The child gets SIGTERM if
- * the calling thread dies (PR_SET_PDEATHSIG), so call this from main. Returns 0, or BRAID_EIO with
- * the reason and the log tail on stderr (the child is then reaped). */
+ * --otlp-grpc 127.0.0.1:0 <extra...>` (extra is NULL-terminated, may be NULL), with stderr appended
+ * to log_path, and waits up to timeout_s for "braid: ready", parsing the "braid: listening <name>
+ * <host>:<port>" lines. The child gets SIGTERM if the calling thread dies (PR_SET_PDEATHSIG), so
+ * call this from main. Returns 0, or BRAID_EIO with the reason and the log tail on stderr (the
+ * child is then reaped). */
 int bench_daemon_start(bench_daemon *d, const char *braid, const char *data,
                        const char *const *extra, const char *log_path, double timeout_s);
 /* SIGTERM, then waits up to timeout_s for the exit (SIGKILL after that).
@@ -187,8 +189,9 @@ void bench_daemon_log_tail(const bench_daemon *d, int lines);
 typedef struct {
     int fd; /* -1 when not connected */
     int port;
-    buf in;              /* bytes read but not yet consumed */
-    uint64_t reconnects; /* times the server closed and we connected again */
+    buf in;               /* bytes read but not yet consumed */
+    uint64_t reconnects;  /* times the server closed and we connected again */
+    double retry_after_s; /* Retry-After of the last response; 0 when it had none */
 } bench_conn;
 
 /* Connects to 127.0.0.1:port. Returns 0 or BRAID_EIO (reason on stderr). */
@@ -203,6 +206,40 @@ void bench_conn_close(bench_conn *c);
  * or framing level (reason on stderr). */
 int bench_http(bench_conn *c, const char *method, const char *path, const char *ctype,
                const void *body, size_t n, int *status, buf *resp);
+
+/* ---------------------------------------------------------------------------
+ * gRPC client: one cleartext HTTP/2 connection (prior knowledge) on nghttp2's
+ * client session, blocking, one unary call at a time.
+ * ------------------------------------------------------------------------- */
+typedef struct {
+    int fd; /* -1 when not connected */
+    int port;
+    void *h2;            /* nghttp2_session */
+    uint64_t reconnects; /* times the server closed (or refused a call) and we connected again */
+    /* the last call's answer */
+    int status;        /* grpc-status; -1 when none arrived */
+    char message[256]; /* grpc-message, percent-decoded */
+    uint32_t retry_ms; /* RetryInfo delay from grpc-status-details-bin; 0 when none */
+    /* the call in progress */
+    int32_t stream;
+    bool done, refused;
+    const uint8_t *body;
+    size_t body_len, body_off;
+    uint8_t prefix[5];
+    buf *resp;
+} bench_grpc;
+
+/* Connects to 127.0.0.1:port and sends the preface. 0 or BRAID_EIO. */
+int bench_grpc_open(bench_grpc *g, int port);
+void bench_grpc_close(bench_grpc *g);
+
+/* One unary call: msg (n bytes, uncompressed) as the request message on a new
+ * stream; waits for the whole answer. g->status, g->message and g->retry_ms
+ * describe it; the response message (without its length prefix) is appended
+ * to resp after resetting it (resp may be NULL). Reconnects when the server
+ * had closed the connection or refused the stream (GOAWAY). Returns 0, or
+ * BRAID_EIO when the exchange failed below gRPC (reason on stderr). */
+int bench_grpc_call(bench_grpc *g, const char *path, const void *msg, size_t n, buf *resp);
 
 /* Counts non-overlapping occurrences of needle in hay. */
 size_t bench_count(const uint8_t *hay, size_t n, const char *needle);

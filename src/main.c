@@ -11,17 +11,25 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "demo/demo.h"
 #include "ingest/ingest.h"
+#include "net/otlp_grpc.h"
 #include "net/server.h"
 #include "store/store.h"
+#include "ui/ui.h"
+#include "tail/tail.h"
 
 #ifndef BRAID_VERSION
 #define BRAID_VERSION "dev"
 #endif
 
 typedef struct {
-    const char *data, *api_addr, *otlp_http_addr, *fsync, *log_level;
+    const char *data, *api_addr, *otlp_http_addr, *otlp_grpc_addr, *fsync, *log_level;
     uint64_t memory_limit, max_request, retention_ns, memtable_bytes;
+    const char *tail[64]; /* --tail globs, else BRAID_TAIL's ':'-separated ones */
+    size_t ntail;
+    char *tail_env; /* owned copy of BRAID_TAIL that tail[] points into */
+    uint64_t max_line;
 } serve_cfg;
 
 typedef struct {
@@ -30,10 +38,12 @@ typedef struct {
     api *api;
     ingest *ing;
     http_server *otlp_http, *api_srv;
+    grpc_server *otlp_grpc;
     uv_signal_t sig_term, sig_int;
     int open_servers;
     uv_mutex_t stats_mu;
     http_server_stats otlp_stats, api_stats;
+    grpc_server_stats grpc_stats;
 } daemon_t;
 
 /* ---- OTLP/HTTP listener ---- */
@@ -113,6 +123,8 @@ static void api_done(http_exchange *ex, void *ud)
 static void api_handler(http_exchange *ex, void *ud)
 {
     daemon_t *d = ud;
+    if (ui_serve(&ui_embedded, ex))
+        return;
     const http1_request *rq = http_exchange_request(ex);
     if (bslice_eq_cstr(rq->path, "/metrics")) {
         /* Server counters are loop-thread only: snapshot them here. */
@@ -121,6 +133,8 @@ static void api_handler(http_exchange *ex, void *ud)
             http_server_stats_get(d->otlp_http, &d->otlp_stats);
         if (d->api_srv)
             http_server_stats_get(d->api_srv, &d->api_stats);
+        if (d->otlp_grpc)
+            grpc_server_stats_get(d->otlp_grpc, &d->grpc_stats);
         uv_mutex_unlock(&d->stats_mu);
     }
     api_job *j = calloc(1, sizeof *j);
@@ -164,6 +178,7 @@ static void server_metrics_text(buf *out, void *ud)
     for (int i = 0; i < 2; i++)
         buf_printf(out, "braid_http_open_connections{listener=\"%s\"} %llu\n", l[i].name,
                    (unsigned long long)l[i].st->connections_open);
+    grpc_server_stats_text(&d->grpc_stats, out);
     uv_mutex_unlock(&d->stats_mu);
 }
 
@@ -193,6 +208,10 @@ static void on_signal(uv_signal_t *h, int signum)
         http_server_close(d->api_srv, on_server_closed, d);
         d->api_srv = NULL;
     }
+    if (d->otlp_grpc) {
+        grpc_server_close(d->otlp_grpc, on_server_closed, d);
+        d->otlp_grpc = NULL;
+    }
 }
 
 static const char *http_error_json(int status, const char *reason, buf *body, void *ud)
@@ -218,6 +237,8 @@ static void serve_usage(FILE *f)
                "  --api ADDR               query API and UI (BRAID_API, default 127.0.0.1:4320)\n"
                "  --otlp-http ADDR         OTLP/HTTP receiver (BRAID_OTLP_HTTP, default "
                "0.0.0.0:4318)\n"
+               "  --otlp-grpc ADDR         OTLP/gRPC receiver (BRAID_OTLP_GRPC, default "
+               "0.0.0.0:4317)\n"
                "  --fsync batch|always|none  WAL sync policy (BRAID_FSYNC, default batch)\n"
                "  --memory-limit SIZE      above it ingest answers 429 (BRAID_MEMORY_LIMIT, "
                "default 1GiB)\n"
@@ -229,6 +250,10 @@ static void serve_usage(FILE *f)
                "default 64MiB)\n"
                "  --log-level LEVEL        error|warn|info|debug (BRAID_LOG_LEVEL, default "
                "info)\n"
+               "  --tail GLOB              follow log files (repeatable; BRAID_TAIL, globs "
+               "separated by ':')\n"
+               "  --max-line-size SIZE     longer log lines are split (BRAID_MAX_LINE_SIZE, "
+               "default 1MiB)\n"
                "ADDR is host:port; port 0 picks a free port.\n");
 }
 
@@ -238,9 +263,13 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
     const char *maxreq = env_or("BRAID_MAX_REQUEST_SIZE", "32MiB");
     const char *ret = env_or("BRAID_RETENTION", NULL);
     const char *memt = env_or("BRAID_MEMTABLE_SIZE", "64MiB");
+    const char *maxline = env_or("BRAID_MAX_LINE_SIZE", "1MiB");
+    c->ntail = 0;
+    c->tail_env = NULL;
     c->data = env_or("BRAID_DATA", "./braid-data");
     c->api_addr = env_or("BRAID_API", "127.0.0.1:4320");
     c->otlp_http_addr = env_or("BRAID_OTLP_HTTP", "0.0.0.0:4318");
+    c->otlp_grpc_addr = env_or("BRAID_OTLP_GRPC", "0.0.0.0:4317");
     c->fsync = env_or("BRAID_FSYNC", "batch");
     c->log_level = env_or("BRAID_LOG_LEVEL", "info");
     struct {
@@ -249,18 +278,29 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
     } flags[] = {{"--data", &c->data},
                  {"--api", &c->api_addr},
                  {"--otlp-http", &c->otlp_http_addr},
+                 {"--otlp-grpc", &c->otlp_grpc_addr},
                  {"--fsync", &c->fsync},
                  {"--log-level", &c->log_level},
                  {"--memory-limit", &mem},
                  {"--max-request-size", &maxreq},
                  {"--retention", &ret},
-                 {"--memtable-size", &memt}};
+                 {"--memtable-size", &memt},
+                 {"--max-line-size", &maxline}};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             serve_usage(stdout);
             return 1;
         }
         bool ok = false;
+        if (strncmp(argv[i], "--tail", 6) == 0 && (argv[i][6] == 0 || argv[i][6] == '=')) {
+            const char *g = argv[i][6] == '=' ? argv[i] + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (!g || !*g || c->ntail == sizeof c->tail / sizeof c->tail[0]) {
+                fprintf(stderr, "braid serve: --tail needs a glob (at most 64 of them)\n");
+                return 2;
+            }
+            c->tail[c->ntail++] = g;
+            continue;
+        }
         for (size_t f = 0; f < sizeof flags / sizeof flags[0] && !ok; f++) {
             size_t n = strlen(flags[f].flag);
             if (strncmp(argv[i], flags[f].flag, n) == 0 && argv[i][n] == '=') {
@@ -292,6 +332,15 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
         fprintf(stderr, "braid serve: --memtable-size %s is not a size like 64MiB\n", memt);
         return 2;
     }
+    if (parse_size(maxline, &c->max_line) || c->max_line < TAIL_MAX_LINE_MIN) {
+        fprintf(stderr, "braid serve: --max-line-size %s is not a size of at least 256\n", maxline);
+        return 2;
+    }
+    const char *tenv = env_or("BRAID_TAIL", NULL);
+    if (c->ntail == 0 && tenv && (c->tail_env = strdup(tenv)) != NULL)
+        for (char *sv, *g = strtok_r(c->tail_env, ":", &sv); g && c->ntail < 64;
+             g = strtok_r(NULL, ":", &sv))
+            c->tail[c->ntail++] = g;
     c->retention_ns = 0;
     if (ret && parse_duration_ns(ret, &c->retention_ns)) {
         fprintf(stderr, "braid serve: --retention %s is not a duration like 7d or 72h\n", ret);
@@ -310,12 +359,12 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
     return 0;
 }
 
-static int print_listen(const char *name, const char *addr, http_server *s)
+static int print_listen(const char *name, const char *addr, int port)
 {
     /* Print the address as given, with the bound port (useful after :0). */
     const char *colon = strrchr(addr, ':');
     int hostlen = colon ? (int)(colon - addr) : 0;
-    printf("braid: listening %s %.*s:%d\n", name, hostlen, addr, http_server_port(s));
+    printf("braid: listening %s %.*s:%d\n", name, hostlen, addr, port);
     return 0;
 }
 
@@ -357,9 +406,24 @@ static int cmd_serve(int argc, char **argv)
         store_close(d.st);
         return 1;
     }
+    tail *tl = NULL;
+    if (cfg.ntail) {
+        tail_opts to = {.globs = cfg.tail,
+                        .nglobs = cfg.ntail,
+                        .st = d.st,
+                        .ing = d.ing,
+                        .max_line = (size_t)cfg.max_line};
+        if (tail_start(&to, &tl) || api_add_metrics_source(d.api, tail_metrics_text, tl)) {
+            fprintf(stderr, "braid serve: cannot start following --tail files\n");
+            tail_stop(tl);
+            store_close(d.st);
+            return 1;
+        }
+    }
     d.loop = uv_default_loop();
     http_server_opts otlp_opts = {.max_body = cfg.max_request, .format_error = http_error_json};
     http_server_opts api_opts = {.max_body = 1 << 20, .format_error = http_error_json};
+    grpc_server_opts grpc_opts = {.max_message = cfg.max_request};
     char err[256];
     int exit_code = 0;
     if (http_server_listen(d.loop, cfg.otlp_http_addr, &otlp_opts, otlp_handler, &d, &d.otlp_http,
@@ -370,20 +434,27 @@ static int cmd_serve(int argc, char **argv)
                                   sizeof err)) {
         fprintf(stderr, "braid serve: --api %s: %s\n", cfg.api_addr, err);
         exit_code = 1;
+    } else if (otlp_grpc_listen(d.loop, cfg.otlp_grpc_addr, &grpc_opts, d.ing, &d.otlp_grpc, err,
+                                sizeof err)) {
+        fprintf(stderr, "braid serve: --otlp-grpc %s: %s\n", cfg.otlp_grpc_addr, err);
+        exit_code = 1;
     }
     if (exit_code) {
         if (d.otlp_http)
             http_server_close(d.otlp_http, NULL, NULL);
+        if (d.api_srv)
+            http_server_close(d.api_srv, NULL, NULL);
         uv_run(d.loop, UV_RUN_DEFAULT);
     } else {
-        d.open_servers = 2;
+        d.open_servers = 3;
         uv_signal_init(d.loop, &d.sig_term);
         uv_signal_init(d.loop, &d.sig_int);
         d.sig_term.data = d.sig_int.data = &d;
         uv_signal_start(&d.sig_term, on_signal, SIGTERM);
         uv_signal_start(&d.sig_int, on_signal, SIGINT);
-        print_listen("otlp-http", cfg.otlp_http_addr, d.otlp_http);
-        print_listen("api", cfg.api_addr, d.api_srv);
+        print_listen("otlp-http", cfg.otlp_http_addr, http_server_port(d.otlp_http));
+        print_listen("otlp-grpc", cfg.otlp_grpc_addr, grpc_server_port(d.otlp_grpc));
+        print_listen("api", cfg.api_addr, http_server_port(d.api_srv));
         const char *colon = strrchr(cfg.api_addr, ':');
         int hostlen = colon ? (int)(colon - cfg.api_addr) : 0;
         printf("braid: data in %s; query API and UI at http://%.*s:%d/\n", cfg.data, hostlen,
@@ -396,6 +467,8 @@ static int cmd_serve(int argc, char **argv)
     rc = uv_loop_close(d.loop);
     if (rc)
         LOG_WARN("event loop closed with handles still open: %s", uv_strerror(rc));
+    tail_stop(tl); /* appends what it read before the store closes */
+    free(cfg.tail_env);
     rc = store_close(d.st);
     if (rc) {
         fprintf(stderr, "braid serve: flushing the store on shutdown failed: %s\n",
@@ -416,8 +489,10 @@ static void usage(FILE *f)
             "braid %s: logs, traces and metrics in one store, keyed by trace id\n\n"
             "usage:\n"
             "  braid serve [flags]        run the daemon (braid serve --help)\n"
+            "  braid demo [flags]         send a demo shop with an incident (braid demo --help)\n"
             "  braid trace ID [--json]    a trace as a waterfall with its log lines\n"
             "  braid logs [--trace-id ID] [--service S] [--since 15m] [-f]\n"
+            "  braid ingest FILE...|-     parse log files (or stdin) and send them over OTLP\n"
             "  braid version\n\n"
             "Client commands talk to --server (BRAID_SERVER, default http://127.0.0.1:4320).\n",
             BRAID_VERSION);
@@ -434,8 +509,12 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "trace") == 0)
         return cli_trace(argc - 2, argv + 2);
+    if (strcmp(cmd, "demo") == 0)
+        return demo_main(argc - 2, argv + 2);
     if (strcmp(cmd, "logs") == 0)
         return cli_logs(argc - 2, argv + 2);
+    if (strcmp(cmd, "ingest") == 0)
+        return cli_ingest(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("braid %s\n", BRAID_VERSION);
         return 0;

@@ -61,6 +61,13 @@ static void put_origin(buf *out, const model_origin *o)
     buf_putc(out, '}');
 }
 
+static const char *id_form_name(uint8_t f)
+{
+    static const char *names[] = {"",        "hex32", "hex32_upper", "hex16", "traceparent",
+                                  "decimal", "binary"};
+    return f < sizeof names / sizeof names[0] ? names[f] : "";
+}
+
 static bslice origin_service(const model_origin *o)
 {
     return o ? o->service : (bslice){NULL, 0};
@@ -124,6 +131,11 @@ void api_json_log(buf *out, const model_log *l)
     put_str(out, "event_name", l->event_name);
     buf_putc(out, ',');
     put_str(out, "source", l->source);
+    /* Where the trace id came from: the field it was extracted from (empty
+     * when it arrived in the OTLP field itself) and how it was spelled. */
+    buf_putc(out, ',');
+    put_str(out, "trace_id_field", l->id_field);
+    buf_printf(out, ",\"trace_id_form\":\"%s\"", id_form_name(l->id_form));
     buf_printf(out, ",\"dropped_attributes_count\":%u", l->dropped_attrs);
     put_origin(out, l->origin);
     buf_putc(out, '}');

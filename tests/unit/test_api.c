@@ -115,7 +115,9 @@ static void test_log_and_exemplar_json(void **state)
                    .severity_text = BSLICE_LIT("ERROR"),
                    .body = {body.p, body.n},
                    .source = BSLICE_LIT("otlp"),
-                   .flags = 1};
+                   .flags = 1,
+                   .id_field = BSLICE_LIT("dd.trace_id"),
+                   .id_form = ID_FORM_DECIMAL};
     api_json_log(&out, &l);
     buf_putc(&out, 0);
     assert_string_equal((char *)out.p,
@@ -123,6 +125,7 @@ static void test_log_and_exemplar_json(void **state)
                         "\"observed_time_unix_nano\":\"6\",\"severity_text\":\"ERROR\","
                         "\"severity_number\":17,\"service\":\"\",\"body\":\"reset by peer\","
                         "\"attributes\":{},\"flags\":1,\"event_name\":\"\",\"source\":\"otlp\","
+                        "\"trace_id_field\":\"dd.trace_id\",\"trace_id_form\":\"decimal\","
                         "\"dropped_attributes_count\":0,\"resource\":{},\"scope\":{\"name\":\"\","
                         "\"version\":\"\",\"attributes\":{}}}");
     buf_reset(&out);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -764,6 +765,96 @@ static void test_concurrent_append_lookup(void **state)
     rm_tmp(dir);
 }
 
+/* Flow control: writers faster than the flush wait for it instead of
+ * filling memory; what the memory limit refuses is retried; every
+ * acknowledged row is there exactly once and memory never passed the
+ * limit by more than a batch. */
+#define FC_WRITERS 4
+#define FC_BATCHES 150
+#define FC_PER 40
+
+typedef struct {
+    store *s;
+    int id;
+    uint64_t busy;
+} fc_arg;
+
+static atomic_int fc_done;
+static atomic_uint_fast64_t fc_max_mem;
+
+static void *fc_writer(void *p)
+{
+    fc_arg *a = p;
+    for (uint32_t k = 0; k < FC_BATCHES; k++) {
+        uint32_t first = ((uint32_t)a->id * FC_BATCHES + k) * FC_PER;
+        model_batch b;
+        make_batch(&b, first, FC_PER, 37, T0 + (uint64_t)first * 1000, 1000);
+        int rc;
+        while ((rc = store_append(a->s, &b)) == BRAID_EBUSY) {
+            a->busy++;
+            usleep(1000);
+        }
+        model_batch_free(&b);
+        if (rc)
+            fail_msg("store_append: %s", braid_strerror(rc));
+    }
+    return NULL;
+}
+
+static void *fc_sampler(void *p)
+{
+    store *s = p;
+    while (!atomic_load(&fc_done)) {
+        store_stats st;
+        store_get_stats(s, &st);
+        if (st.memory_bytes > atomic_load(&fc_max_mem))
+            atomic_store(&fc_max_mem, st.memory_bytes);
+        usleep(200);
+    }
+    return NULL;
+}
+
+static void test_flow_control(void **state)
+{
+    (void)state;
+    char *dir = mkdir_tmp();
+    const uint64_t limit = 2 << 20;
+    store *s = open_store(dir, true, 32 << 10, limit, 0);
+    pthread_t w[FC_WRITERS], smp;
+    fc_arg args[FC_WRITERS];
+    atomic_store(&fc_done, 0);
+    atomic_store(&fc_max_mem, 0);
+    assert_int_equal(pthread_create(&smp, NULL, fc_sampler, s), 0);
+    for (int i = 0; i < FC_WRITERS; i++) {
+        args[i] = (fc_arg){s, i, 0};
+        assert_int_equal(pthread_create(&w[i], NULL, fc_writer, &args[i]), 0);
+    }
+    uint64_t busy = 0;
+    for (int i = 0; i < FC_WRITERS; i++) {
+        pthread_join(w[i], NULL);
+        busy += args[i].busy;
+    }
+    atomic_store(&fc_done, 1);
+    pthread_join(smp, NULL);
+    store_stats st;
+    store_get_stats(s, &st);
+    print_message("flow control: %llu flushes, peak %llu bytes in memtables, %llu refusals\n",
+                  (unsigned long long)st.flushes, (unsigned long long)atomic_load(&fc_max_mem),
+                  (unsigned long long)busy);
+    /* Appends wait once memtables hold 4 memtable sizes (128 KiB here), so
+     * memory stays far below the limit: a few batches (well under 64 KiB
+     * each) past that at most. */
+    assert_true(atomic_load(&fc_max_mem) <= limit / 2);
+    assert_true(st.flushes > 10);
+    const uint32_t n = FC_WRITERS * FC_BATCHES * FC_PER;
+    check_all_once(s, n);
+    assert_int_equal(store_close(s), 0);
+    s = open_store(dir, false, 0, 0, 0);
+    check_all_once(s, n);
+    assert_int_equal(store_close(s), 0);
+    rm_tmp(dir);
+}
+
 int main(void)
 {
     braid_log_level = 0;
@@ -780,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_missing_checkpoint_with_parts),
         cmocka_unit_test(test_quiet_memtable_flushed),
         cmocka_unit_test(test_concurrent_append_lookup),
+        cmocka_unit_test(test_flow_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,10 @@ export class Daemon {
     return this.listeners['otlp-http'];
   }
 
+  get grpcAddr() {
+    return this.listeners['otlp-grpc'];
+  }
+
   get alive() {
     return this.proc !== null && this.exit === null;
   }
@@ -176,7 +180,7 @@ export class Daemon {
     } finally {
       clearTimeout(timer);
     }
-    for (const name of ['api', 'otlp-http']) {
+    for (const name of ['api', 'otlp-http', 'otlp-grpc']) {
       const l = this.listeners[name];
       if (!l) {
         throw new Error(`braid printed no "braid: listening ${name} host:port" line\n${this.describe()}`);
