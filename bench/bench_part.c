@@ -1,10 +1,8 @@
-/* bench_part: what the parts of a braid data directory are made of. For every
- * signal it sums, per column, the stored (compressed) and raw block bytes of
- * every part and prints them per row, with the trace index and meta files;
- * --rewrite also writes every part again through the current part writer
- * (as a flush would, from a copy of its rows) and prints the same table for
- * the result and the writer's CPU time per row. Reads the store's internals; never modifies the
- * directory it measures (rewrites go to a temporary directory). */
+/* bench_part: what the parts of a braid data directory are made of: per
+ * signal and column, stored and raw block bytes per row, with the trace index
+ * and meta. --rewrite writes every part again through this build's writer (as
+ * a flush would) and prints the same for the result and the writer's CPU time
+ * per row. Reads store internals; never modifies the directory it measures. */
 #include "benchlib.c" /* shared bench helpers; see the note at its top */
 
 #include <dirent.h>
@@ -20,8 +18,8 @@ typedef struct {
 
 typedef struct {
     bool rewrite;
-    const char *only; /* signal name or NULL */
-    const char *dump; /* directory for per-column value dumps of the first part, or NULL */
+    const char *only;        /* signal name or NULL */
+    const char *dump;        /* directory for per-column value dumps of the first part, or NULL */
     const char *dump_blocks; /* directory for the raw blocks of the first part, or NULL */
     int level;               /* zstd level of rewrites; 0: the writer's default (a flush's) */
 } config;

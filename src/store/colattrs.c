@@ -1,11 +1,9 @@
-/* store/colattrs: the attribute column encoding. A block lists its keys and
- * the key sequences ("shapes") of its rows, then the values of each key in
- * row order, typed (strings without their tags, integers as varints,
- * UUIDs, hex strings and IPv4 addresses as binary) and, when values repeat,
- * as a dictionary with a small code per row ("same as the row before",
- * "next new value", "value k"). Rows of a trace sit together, so
- * request-scoped values cost one code per row. Rebuilds the attrs encoding
- * byte for byte; never trusts a block. Owns only scratch memory. */
+/* store/colattrs: the attribute column encoding. Keys and key sequences of a
+ * block, then each key's values in row order, typed (UUIDs, hex, IPv4 and
+ * prefixed numbers as binary) and, when they repeat, as a dictionary with a
+ * small code per row, mostly "as the row before" since a trace's rows sit
+ * together. Rebuilds the attrs encoding byte for byte; never trusts a block.
+ * Owns only scratch memory. */
 #include "column.h"
 
 #include <stdlib.h>
@@ -108,7 +106,7 @@ static unsigned value_forms(const uint8_t *v, size_t n)
 
 static uint8_t pick_type(unsigned forms)
 {
-    static const uint8_t pref[] = {VT_UUID, VT_IP4, VT_HEX, VT_INT,
+    static const uint8_t pref[] = {VT_UUID, VT_IP4,    VT_HEX, VT_INT,
                                    VT_BOOL, VT_DOUBLE, VT_STR, VT_RAW};
     for (size_t i = 0; i < sizeof pref; i++)
         if (forms & 1u << pref[i])
@@ -674,7 +672,9 @@ static uint8_t *tval_write(const tval *v, uint8_t *w)
 }
 
 /* Reads the n values of one key into out (dtmp: scratch of n entries). */
-static void read_key_values(crd *r, uint64_t n, tval *out, tval *dtmp)
+/* Reads the n values of one key, keeping those with index in [lo, hi) (the
+ * rows being rebuilt) in out[0 .. hi - lo); dtmp: scratch of n entries. */
+static void read_key_values(crd *r, uint64_t n, uint64_t lo, uint64_t hi, tval *out, tval *dtmp)
 {
     uint8_t tb = crd_u8(r);
     uint8_t t = tb & (uint8_t)~VT_DICT;
@@ -692,8 +692,9 @@ static void read_key_values(crd *r, uint64_t n, tval *out, tval *dtmp)
             r->err = BRAID_EFORMAT;
     }
     if (!(tb & VT_DICT)) {
+        tval skip;
         for (uint64_t i = 0; i < n && !r->err; i++)
-            read_typed(r, t, &pn, &out[i]);
+            read_typed(r, t, &pn, i >= lo && i < hi ? &out[i - lo] : &skip);
         return;
     }
     uint64_t nd = crd_var(r);
@@ -703,17 +704,19 @@ static void read_key_values(crd *r, uint64_t n, tval *out, tval *dtmp)
     }
     for (uint64_t k = 0; k < nd && !r->err; k++)
         read_typed(r, t, &pn, &dtmp[k]);
-    uint64_t seen = 0;
+    uint64_t seen = 0, cur = 0;
     for (uint64_t i = 0; i < n && !r->err; i++) {
         uint64_t code = crd_var(r);
         if (code == 0 && i > 0)
-            out[i] = out[i - 1];
+            ; /* the value before */
         else if (code == 1 && seen < nd)
-            out[i] = dtmp[seen++];
+            cur = seen++;
         else if (code >= 2 && code - 2 < seen)
-            out[i] = dtmp[code - 2];
+            cur = code - 2;
         else
             r->err = BRAID_EFORMAT;
+        if (i >= lo && i < hi)
+            out[i - lo] = dtmp[cur];
     }
     if (!r->err && seen != nd)
         r->err = BRAID_EFORMAT;
@@ -724,14 +727,17 @@ typedef struct {
     tval *vals, *dtmp;
     const uint8_t **shape_p;
     uint32_t *shape_n, *rshape;
-    uint64_t *cnt, *fill;
-    uint32_t *srows, *sbefore; /* rows of each shape, and those before `from` */
+    uint64_t *cnt, *fill, *lo, *inr;
+    uint32_t *srows, *sbefore, *sin; /* rows of each shape, before `from`, in [from, to) */
 } attr_tmp;
 
 static void attr_tmp_free(attr_tmp *t)
 {
     free(t->srows);
     free(t->sbefore);
+    free(t->sin);
+    free(t->lo);
+    free(t->inr);
     free(t->keys);
     free(t->vals);
     free(t->dtmp);
@@ -794,7 +800,10 @@ int attrs_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from,
      * apart: their values are skipped. */
     t.srows = calloc(ns + 1, sizeof *t.srows);
     t.sbefore = calloc(ns + 1, sizeof *t.sbefore);
-    if (!t.srows || !t.sbefore) {
+    t.sin = calloc(ns + 1, sizeof *t.sin);
+    t.lo = calloc(nk + 1, sizeof *t.lo);
+    t.inr = calloc(nk + 1, sizeof *t.inr);
+    if (!t.srows || !t.sbefore || !t.sin || !t.lo || !t.inr) {
         rc = BRAID_ENOMEM;
         goto out;
     }
@@ -802,21 +811,30 @@ int attrs_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from,
         if (t.rshape[i]) {
             t.srows[t.rshape[i] - 1]++;
             t.sbefore[t.rshape[i] - 1] += i < from;
+            t.sin[t.rshape[i] - 1] += i >= from && i < to;
         }
-    uint64_t total = 0, left = (uint64_t)(r->end - r->p);
+    /* Per key: its values, those of rows before `from` (skipped) and those
+     * of the rows rebuilt (kept, from fill[k] on). */
+    uint64_t total = 0, kept = 0, left = (uint64_t)(r->end - r->p);
     for (uint64_t s = 0; s < ns; s++) {
         const uint8_t *q = t.shape_p[s];
         for (uint32_t j = 0; j < t.shape_n[s]; j++) {
             uint64_t k = 0;
             rd_varint(&q, r->end, &k);
             t.cnt[k] += t.srows[s];
+            t.lo[k] += t.sbefore[s];
+            t.inr[k] += t.sin[s];
             total += t.srows[s];
+            kept += t.sin[s];
         }
         if (total > left)
             goto out;
     }
-    t.vals = malloc((total + 1) * sizeof *t.vals);
-    t.dtmp = malloc((total + 1) * sizeof *t.dtmp);
+    uint64_t maxcnt = 0;
+    for (uint64_t k = 0; k < nk; k++)
+        maxcnt = t.cnt[k] > maxcnt ? t.cnt[k] : maxcnt;
+    t.vals = malloc((kept + 1) * sizeof *t.vals);
+    t.dtmp = malloc((maxcnt + 1) * sizeof *t.dtmp);
     if (!t.vals || !t.dtmp) {
         rc = BRAID_ENOMEM;
         goto out;
@@ -824,20 +842,11 @@ int attrs_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from,
     uint64_t at = 0;
     for (uint64_t k = 0; k < nk && !r->err; k++) {
         t.fill[k] = at;
-        read_key_values(r, t.cnt[k], t.vals + at, t.dtmp);
-        at += t.cnt[k];
+        read_key_values(r, t.cnt[k], t.lo[k], t.lo[k] + t.inr[k], t.vals + at, t.dtmp);
+        at += t.inr[k];
     }
     if (r->err || r->p != r->end)
         goto out;
-    /* Skip the values of rows before `from`, then size the range's. */
-    for (uint64_t s = 0; s < ns; s++) {
-        const uint8_t *q = t.shape_p[s];
-        for (uint32_t j = 0; j < t.shape_n[s] && t.sbefore[s]; j++) {
-            uint64_t k = 0;
-            rd_varint(&q, r->end, &k);
-            t.fill[k] += t.sbefore[s];
-        }
-    }
     uint64_t *cur = t.cnt; /* the counts are spent: reuse them as cursors */
     for (uint64_t k = 0; k < nk; k++)
         cur[k] = t.fill[k];

@@ -1,12 +1,9 @@
-/* store/coltext: the text encoding of log bodies. A log line is cut into
- * words (runs of letters, digits and non-ASCII bytes) and what lies between
- * them; the in-between text with a typed marker per word is the line's
- * skeleton, and the words go to one stream per (skeleton, word position):
- * decimal numbers as varints, hex strings as packed nibbles, other words
- * plain or through a dictionary. Lines printed by one log statement share a
- * skeleton, so their constant words and their variable fields each end up
- * side by side, which is what lets them compress. Rebuilds every line byte
- * for byte; never trusts a block. Owns only scratch memory. */
+/* store/coltext: the text encoding of log bodies. A line becomes a skeleton
+ * (the text between its words, a typed marker per word) and its words go to
+ * one stream per (skeleton, position): numbers as varints, hex as nibbles,
+ * other words plain or via a dictionary; lines of one log statement share a
+ * skeleton, so like fields sit together. Rebuilds every line byte for byte;
+ * never trusts a block. Owns only scratch memory. */
 #include "column.h"
 
 #include <stdlib.h>
@@ -14,32 +11,26 @@
 /* Skeleton markers (bytes that make a line go raw when it contains them). */
 enum { TK_WORD = 1, TK_NUM = 2, TK_HEX = 3 };
 
-#define TEXT_MAX_SLOTS 255   /* words in a templated line */
-#define TEXT_MAX_SKEL 4096   /* bytes of a skeleton */
+#define TEXT_MAX_SLOTS 255     /* words in a templated line */
+#define TEXT_MAX_SKEL 4096     /* bytes of a skeleton */
 #define TEXT_MAX_REFINED 16384 /* bytes of a skeleton with its constant words in */
-#define NUM_MAX_DIGITS 18    /* below 2^60 */
+#define NUM_MAX_DIGITS 18      /* below 2^60 */
 #define HEX_MAX_CHARS 64
 
 /* Byte classes: CL_WORD letters, digits and non-ASCII; CL_DIGIT 0-9;
  * CL_HEXL a-f; CL_MARK the marker bytes; CL_HEXC 0-9 and a-f. */
 enum { CL_WORD = 1, CL_DIGIT = 2, CL_HEXL = 4, CL_MARK = 8, CL_HEXC = 16 };
 static const uint8_t cls[256] = {
-     0,  8,  8,  8,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    19, 19, 19, 19, 19, 19, 19, 19, 19, 19,  0,  0,  0,  0,  0,  0,
-     0,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  0,  0,  0,  0,  0,
-     0, 21, 21, 21, 21, 21, 21,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  0,  0,  0,  0,  0,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    0,  8,  8,  8,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  19, 19, 19, 19,
+    19, 19, 19, 19, 19, 19, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 21, 21, 21, 21, 21, 21, 1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,  0,  0,  0,  0,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,
 };
 
 /* A word's type from the and/or of its bytes' classes. */
@@ -79,8 +70,10 @@ static int toks_add(toks *ts, uint32_t off, uint32_t len)
  * Returns 1 when the row is templated text, 0 when it must stay raw. */
 static int cut_row(const uint8_t *raw, uint32_t off, uint32_t len, buf *sk, toks *ts, int *err)
 {
+    if (len < 5)
+        return 0;
     const uint8_t *v = raw + off;
-    if (len < 5 || v[0] != AV_STR || rd_u32le(v + 1) != len - 5)
+    if (v[0] != AV_STR || rd_u32le(v + 1) != len - 5)
         return 0;
     size_t mark = ts->n;
     buf_reset(sk);
@@ -251,7 +244,8 @@ int text_finish(colw *c, buf *out, bool *used)
             bool same = true;
             for (uint32_t j = 1; j < cnt && same; j++) {
                 const tok *t = &ts.t[first[rs[j]] + slot];
-                same = t->len == t0->len && same_bytes(c->raw.p + t->off, c->raw.p + t0->off, t->len);
+                same =
+                    t->len == t0->len && same_bytes(c->raw.p + t->off, c->raw.p + t0->off, t->len);
             }
             if (same)
                 cw_bytes(&sk, c->raw.p + t0->off, t0->len);
@@ -273,7 +267,7 @@ int text_finish(colw *c, buf *out, bool *used)
     for (uint32_t s = 0; s < ns; s++) {
         uint32_t e = s + 1 < ns ? soff[s + 1] : (uint32_t)sk.n;
         cw_var(out, e - soff[s]);
-        cw_bytes(out, sk.p + soff[s], e - soff[s]);
+        cw_bytes(out, sk.p ? sk.p + soff[s] : NULL, e - soff[s]);
     }
     for (uint32_t i = 0; i < n; i++)
         cw_var(out, kind[i]);
@@ -292,7 +286,7 @@ int text_finish(colw *c, buf *out, bool *used)
             const uint32_t *rs = rows + start[s + 1];
             uint32_t cnt = start[s + 2] - start[s + 1];
             const uint8_t *skel = sdict_at(&c->shapes, s);
-            const uint8_t *ref = sk.p + soff[s];
+            const uint8_t *ref = sk.p ? sk.p + soff[s] : NULL;
             uint32_t rlen = (s + 1 < ns ? soff[s + 1] : (uint32_t)sk.n) - soff[s];
             /* Walk the original and the refined skeleton together: a
              * marker in both is a variable slot. */
@@ -387,15 +381,21 @@ static uint32_t dec_digits(uint64_t v)
     return n;
 }
 
-static void read_slot(crd *r, uint8_t m, uint64_t cnt, tval *out, bslice *dtmp)
+/* Reads the cnt values of one slot stream, keeping those with index in
+ * [lo, hi) (rows being rebuilt) in out[0 .. hi - lo); dtmp: scratch of cnt
+ * entries. */
+static void read_slot(crd *r, uint8_t m, uint64_t cnt, uint64_t lo, uint64_t hi, tval *out,
+                      bslice *dtmp)
 {
+    tval skip;
+#define SLOT(j) ((j) >= lo && (j) < hi ? &out[(j)-lo] : &skip)
     if (m == TK_NUM) {
         uint8_t w = crd_u8(r);
         if (w > NUM_MAX_DIGITS)
             r->err = BRAID_EFORMAT;
         for (uint64_t j = 0; j < cnt && !r->err; j++) {
             uint64_t v = crd_var(r);
-            tval *t = &out[j];
+            tval *t = SLOT(j);
             t->p = NULL;
             t->num = w ? v : v >> 1;
             if (t->num > 999999999999999999ull) {
@@ -423,15 +423,16 @@ static void read_slot(crd *r, uint8_t m, uint64_t cnt, tval *out, bslice *dtmp)
                 r->err = BRAID_EFORMAT;
                 break;
             }
-            out[j].n = (uint32_t)len;
-            out[j].p = crd_take(r, (size_t)(len + 1) / 2);
+            tval *t = SLOT(j);
+            t->n = (uint32_t)len;
+            t->p = crd_take(r, (size_t)(len + 1) / 2);
         }
     } else {
         uint8_t mode = crd_u8(r);
         if (mode == CM_PLAIN) {
             for (uint64_t j = 0; j < cnt && !r->err; j++) {
                 bslice s = crd_slice(r);
-                out[j] = (tval){s.p, 0, (uint32_t)s.n};
+                *SLOT(j) = (tval){s.p, 0, (uint32_t)s.n};
             }
         } else if (mode == CM_DICT) {
             uint64_t nd = crd_var(r);
@@ -445,13 +446,14 @@ static void read_slot(crd *r, uint8_t m, uint64_t cnt, tval *out, bslice *dtmp)
                 uint64_t k = crd_var(r);
                 if (k >= nd)
                     r->err = BRAID_EFORMAT;
-                else
-                    out[j] = (tval){dtmp[k].p, 0, (uint32_t)dtmp[k].n};
+                else if (j >= lo && j < hi)
+                    out[j - lo] = (tval){dtmp[k].p, 0, (uint32_t)dtmp[k].n};
             }
         } else {
             r->err = BRAID_EFORMAT;
         }
     }
+#undef SLOT
 }
 
 static uint8_t *write_tval(uint8_t m, const tval *t, uint8_t *w)
@@ -477,10 +479,10 @@ static uint8_t *write_tval(uint8_t m, const tval *t, uint8_t *w)
 
 typedef struct {
     bslice *skel, *dtmp;
-    uint32_t *nslots, *kind, *cnt, *rank;
+    uint32_t *nslots, *kind, *cnt, *rank, *rlo, *rin;
     uint64_t *base;
-    uint8_t *stype;    /* every skeleton's slot types, back to back ... */
-    uint32_t *soff;    /* ... from soff[s] */
+    uint8_t *stype; /* every skeleton's slot types, back to back ... */
+    uint32_t *soff; /* ... from soff[s] */
     tval *vals;
 } text_tmp;
 
@@ -488,6 +490,8 @@ static void text_tmp_free(text_tmp *t)
 {
     free(t->stype);
     free(t->soff);
+    free(t->rlo);
+    free(t->rin);
     free(t->skel);
     free(t->dtmp);
     free(t->nslots);
@@ -509,10 +513,13 @@ int text_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, 
     t.nslots = calloc(ns + 1, sizeof *t.nslots);
     t.cnt = calloc(ns + 1, sizeof *t.cnt);
     t.rank = calloc(ns + 1, sizeof *t.rank);
+    t.rlo = calloc(ns + 1, sizeof *t.rlo);
+    t.rin = calloc(ns + 1, sizeof *t.rin);
     t.base = calloc(ns + 1, sizeof *t.base);
     t.kind = malloc(((size_t)nrows + 1) * sizeof *t.kind);
     t.dtmp = malloc(((size_t)nrows + 1) * sizeof *t.dtmp);
-    if (!t.skel || !t.nslots || !t.cnt || !t.rank || !t.base || !t.kind || !t.dtmp) {
+    if (!t.skel || !t.nslots || !t.cnt || !t.rank || !t.base || !t.kind || !t.dtmp || !t.rlo ||
+        !t.rin) {
         rc = BRAID_ENOMEM;
         goto out;
     }
@@ -542,26 +549,33 @@ int text_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, 
     }
     for (uint32_t i = 0; i < nrows && !r->err; i++) {
         uint64_t k = crd_var(r);
-        if (k > ns)
+        if (k > ns) {
             r->err = BRAID_EFORMAT;
+            break;
+        }
         t.kind[i] = (uint32_t)k;
-        if (k)
+        if (k) {
             t.cnt[k - 1]++;
+            t.rlo[k - 1] += i < from;
+            t.rin[k - 1] += i >= from && i < to;
+        }
     }
     for (uint32_t i = 0; i < nrows && !r->err; i++)
         if (!t.kind[i])
             out[i].s = crd_slice(r);
     if (r->err)
         goto out;
-    /* Every word costs at least one byte, which bounds their number. */
-    uint64_t total = 0, left = (uint64_t)(r->end - r->p);
+    /* Every word costs at least one byte, which bounds their number; only
+     * those of the rows rebuilt are kept. */
+    uint64_t total = 0, kept = 0, left = (uint64_t)(r->end - r->p);
     for (uint64_t s = 0; s < ns; s++) {
-        t.base[s] = total;
+        t.base[s] = kept;
         total += (uint64_t)t.cnt[s] * t.nslots[s];
+        kept += (uint64_t)t.rin[s] * t.nslots[s];
         if (total > left)
             goto out;
     }
-    t.vals = malloc((total + 1) * sizeof *t.vals);
+    t.vals = malloc((kept + 1) * sizeof *t.vals);
     if (!t.vals) {
         rc = BRAID_ENOMEM;
         goto out;
@@ -573,8 +587,8 @@ int text_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, 
             const uint8_t *st = t.stype + t.soff[s];
             for (uint32_t slot = 0; slot < t.nslots[s] && !r->err; slot++)
                 if (st[slot] == order[o])
-                    read_slot(r, st[slot], t.cnt[s],
-                              t.vals + t.base[s] + (uint64_t)slot * t.cnt[s], t.dtmp);
+                    read_slot(r, st[slot], t.cnt[s], t.rlo[s], t.rlo[s] + t.rin[s],
+                              t.vals + t.base[s] + (uint64_t)slot * t.rin[s], t.dtmp);
         }
     if (r->err || r->p != r->end)
         goto out;
@@ -589,7 +603,7 @@ int text_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, 
             continue;
         recon_len += 5 + t.skel[s].n - t.nslots[s];
         for (uint32_t j = 0; j < t.nslots[s]; j++) {
-            tval *v = &t.vals[t.base[s] + (uint64_t)j * t.cnt[s] + rk];
+            tval *v = &t.vals[t.base[s] + (uint64_t)j * t.rin[s] + rk - t.rlo[s]];
             if (v->n == 0 && t.stype[t.soff[s] + j] == TK_NUM)
                 v->n = dec_digits(v->num);
             recon_len += v->n;
@@ -621,7 +635,7 @@ int text_decode(crd *r, uint32_t nrows, colval *out, buf *recon, uint32_t from, 
                 *w++ = m;
                 continue;
             }
-            w = write_tval(m, &t.vals[t.base[s] + (uint64_t)slot * t.cnt[s] + rk], w);
+            w = write_tval(m, &t.vals[t.base[s] + (uint64_t)slot * t.rin[s] + rk - t.rlo[s]], w);
             slot++;
         }
         row[0] = AV_STR;

@@ -1,10 +1,8 @@
-/* store/column: the columnar layout of parts. A schema per signal (one column
- * per field, origin folded into one column); each column of a row group is a
- * block: times as zigzag deltas, integers as varints, ids as runs, strings
- * plain, via a block dictionary or via the part's dictionary of the column;
- * attributes (colattrs.c) and log bodies (coltext.c) have encodings of their
- * own. Owns only its buffers. Decoding never trusts a block: counts and
- * lengths are checked and
+/* store/column: the columnar layout of parts. A schema per signal; each
+ * column of a row group is a block: times as byte planes, integers as varints
+ * or packed codes, ids as runs, strings plain or via a block or part
+ * dictionary (attributes: colattrs.c, log bodies: coltext.c). Owns only its
+ * buffers. Decoding never trusts a block: counts and lengths are checked and
  * a block must be consumed exactly. */
 #include "column.h"
 
@@ -96,25 +94,23 @@ const col_schema *col_schema_for(signal_t sig)
 }
 
 static const char *const log_names[] = {
-    "time_ns",       "observed_ns", "trace_id",   "span_id", "flags",
-    "severity_num",  "severity_text", "body",     "attrs",   "dropped_attrs",
-    "event_name",    "source",      "id_form",    "id_field", "origin",
+    "time_ns",      "observed_ns",   "trace_id", "span_id",  "flags",
+    "severity_num", "severity_text", "body",     "attrs",    "dropped_attrs",
+    "event_name",   "source",        "id_form",  "id_field", "origin",
 };
 static const char *const span_names[] = {
-    "trace_id", "span_id", "parent_span_id", "trace_state", "flags",  "name",
-    "kind",     "start_ns", "end_ns",        "attrs",       "dropped_attrs",
-    "events",   "dropped_events", "links",   "dropped_links", "status_code",
-    "status_message", "origin",
+    "trace_id",       "span_id",  "parent_span_id", "trace_state", "flags",          "name",
+    "kind",           "start_ns", "end_ns",         "attrs",       "dropped_attrs",  "events",
+    "dropped_events", "links",    "dropped_links",  "status_code", "status_message", "origin",
 };
 static const char *const metric_names[] = {
-    "name",   "description", "unit",     "type",  "temporality",  "monotonic",
-    "is_int", "attrs",       "time_ns",  "start_ns", "flags",     "value_double",
-    "value_int", "payload",  "metadata", "origin",
+    "name",      "description", "unit",     "type",     "temporality", "monotonic",
+    "is_int",    "attrs",       "time_ns",  "start_ns", "flags",       "value_double",
+    "value_int", "payload",     "metadata", "origin",
 };
 static const char *const exemplar_names[] = {
-    "metric_name", "metric_type", "series_attrs", "time_ns", "is_int",
-    "value_double", "value_int",  "trace_id",     "span_id", "filtered_attrs",
-    "bucket",      "origin",
+    "metric_name", "metric_type", "series_attrs", "time_ns",        "is_int", "value_double",
+    "value_int",   "trace_id",    "span_id",      "filtered_attrs", "bucket", "origin",
 };
 _Static_assert(NCOLS(log_names) == NCOLS(log_cols), "log column names");
 _Static_assert(NCOLS(span_names) == NCOLS(span_cols), "span column names");
@@ -510,22 +506,49 @@ static int finish_ids(colw *c, size_t w, buf *out)
  * then for each byte position (low first) that byte of every value. The
  * high bytes of deltas are nearly constant and the low ones nearly random;
  * apart, each compresses as well as it can. */
-static int finish_planes(colw *c, buf *out)
+static int finish_planes(colw *c, const col_desc *d, buf *out)
 {
     uint32_t n = c->nrows;
+    const uint8_t *raw = c->raw.p;
+    /* TIME: the first row's value on its own (a varint), so the planes
+     * hold only deltas and need fewer bytes. */
+    if (d->kind == CK_TIME && n > 0) {
+        cw_var(out, (uint64_t)unzig(rd_u64le(raw)));
+        raw += 8;
+        n--;
+    }
+    /* Clocks that tick in micro- or milliseconds leave every difference a
+     * multiple of a power of ten: divide it out (scale k, 10^k). */
+    uint64_t pow10 = 1;
+    uint8_t k = 0;
+    while (k < 9 && n > 0) {
+        uint64_t p = pow10 * 10;
+        uint32_t i = 0;
+        while (i < n && unzig(rd_u64le(raw + (size_t)i * 8)) % (int64_t)p == 0)
+            i++;
+        if (i < n)
+            break;
+        pow10 = p;
+        k++;
+    }
     uint64_t max = 0;
-    for (uint32_t i = 0; i < n; i++)
-        max |= rd_u64le(c->raw.p + (size_t)i * 8);
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t x = unzig(rd_u64le(raw + (size_t)i * 8)) / (int64_t)pow10;
+        max |= ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+    }
     uint8_t w = 1;
     while (w < 8 && max >> (8 * w))
         w++;
-    cw_byte(out, w);
+    cw_byte(out, (uint8_t)(w | k << 4));
     if (buf_reserve(out, (size_t)n * w))
         return out->err;
     uint8_t *o = out->p + out->n;
     for (uint8_t b = 0; b < w; b++)
-        for (uint32_t i = 0; i < n; i++)
-            *o++ = c->raw.p[(size_t)i * 8 + b];
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t x = unzig(rd_u64le(raw + (size_t)i * 8)) / (int64_t)pow10;
+            uint64_t z = ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+            *o++ = (uint8_t)(z >> (8 * b));
+        }
     out->n += (size_t)n * w;
     return 0;
 }
@@ -584,15 +607,18 @@ static void read_packed(crd *r, uint32_t n, uint32_t k, uint8_t *code)
         memset(code, 0, n);
         return;
     }
-    uint32_t per = 8 / bits;
+    /* 1, 2 or 4 bits: 8, 4 or 2 codes a byte. */
+    unsigned lg = bits == 1 ? 3 : bits == 2 ? 2 : 1, per = 1u << lg;
     const uint8_t *p = crd_take(r, (n + per - 1) / per);
     if (!p)
         return;
+    uint8_t mask = (uint8_t)((1u << bits) - 1), bad = 0;
     for (uint32_t i = 0; i < n; i++) {
-        code[i] = (uint8_t)(p[i / per] >> ((i % per) * bits) & ((1u << bits) - 1));
-        if (code[i] >= k)
-            r->err = BRAID_EFORMAT;
+        code[i] = (uint8_t)(p[i >> lg] >> ((i & (per - 1)) * bits) & mask);
+        bad |= code[i] >= k;
     }
+    if (bad)
+        r->err = BRAID_EFORMAT;
 }
 
 /* Writes the block's values: with the part dictionary, its entries and a
@@ -695,7 +721,7 @@ int colw_finish(colw *c, const col_desc *d, buf *out)
         return finish_ids(c, 8, out);
     case CK_TIME:
     case CK_TREL:
-        return finish_planes(c, out);
+        return finish_planes(c, d, out);
     case CK_U32:
     case CK_I32:
     case CK_U8:
@@ -818,20 +844,30 @@ int col_decode(const col_desc *d, const uint8_t *p, size_t n, uint32_t nrows, co
     switch (d->kind) {
     case CK_TIME:
     case CK_TREL: {
-        uint8_t w = crd_u8(&r);
-        const uint8_t *pl = crd_take(&r, (size_t)nrows * w);
-        if (r.err || w == 0 || w > 8)
+        bool time = d->kind == CK_TIME && nrows > 0;
+        uint64_t first = time ? crd_var(&r) : 0;
+        uint32_t n = nrows - (time ? 1 : 0);
+        colval *o = out + (time ? 1 : 0);
+        uint8_t wk = crd_u8(&r), w = wk & 15, k = wk >> 4;
+        const uint8_t *pl = crd_take(&r, (size_t)n * w);
+        if (r.err || w == 0 || w > 8 || k > 9)
             return BRAID_EFORMAT;
-        for (uint32_t i = 0; i < nrows; i++)
-            out[i].u = 0;
-        for (uint8_t b = 0; b < w; b++)
+        uint64_t scale = 1;
+        for (uint8_t j = 0; j < k; j++)
+            scale *= 10;
+        for (uint32_t i = 0; i < n; i++)
+            o[i].u = pl[i];
+        for (uint8_t b = 1; b < w; b++)
+            for (uint32_t i = 0; i < n; i++)
+                o[i].u |= (uint64_t)pl[(size_t)b * n + i] << (8 * b);
+        /* Differences are computed modulo 2^64, like the writer's. */
+        if (time) {
+            out[0].u = first;
+            for (uint32_t i = 1; i < nrows; i++)
+                out[i].u = out[i - 1].u + (uint64_t)unzig(out[i].u) * scale;
+        } else {
             for (uint32_t i = 0; i < nrows; i++)
-                out[i].u |= (uint64_t)pl[(size_t)b * nrows + i] << (8 * b);
-        uint64_t prev = 0;
-        for (uint32_t i = 0; i < nrows; i++) {
-            uint64_t v = (uint64_t)unzig(out[i].u);
-            prev = d->kind == CK_TIME ? prev + v : v;
-            out[i].u = prev;
+                out[i].u = (uint64_t)unzig(out[i].u) * scale;
         }
         break;
     }

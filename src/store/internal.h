@@ -237,7 +237,7 @@ bool bloom_test(const uint8_t *bits, uint64_t nbits, uint32_t k, const trace_id_
  * bloom are checked at open, a page when it is read.
  * ------------------------------------------------------------------------- */
 #define TIDX_PAGE_ENTRIES 64
-#define TIDX_ENTRY 20 /* 16 id bytes, u32 row count (rows follow each other from 0) */
+#define TIDX_ENTRY 20 /* in memory: 16 id bytes, u32 row count (rows follow each other from 0) */
 
 typedef struct {
     buf entries; /* TIDX_ENTRY bytes each, in trace id order */
@@ -260,6 +260,7 @@ typedef struct {
     size_t len;
     uint64_t nentries, nrows;
     uint32_t npages;
+    uint32_t esz; /* bytes of an entry on disk: 17, 18 or 20 */
     const uint8_t *bloom;
     uint64_t bloom_bits;
     uint32_t bloom_k;
@@ -283,15 +284,16 @@ int tidx_rows(const tidx *t, uint32_t first, uint32_t n, const uint8_t **ids);
  * Columns (column.c): per-signal column schemas, the encoding of one column
  * of one row group (a "block" before compression) and row assembly.
  * ------------------------------------------------------------------------- */
+/* Column kinds; every block layout is in docs/storage-format.md. */
 enum {
-    CK_TIME = 1,    /* u64, zigzag delta from the previous row of the block */
-    CK_TREL = 2,    /* u64, zigzag difference to another u64 field of the row */
-    CK_U32 = 3,     /* varint */
-    CK_I32 = 4,     /* zigzag varint */
-    CK_U8 = 5,      /* varint */
-    CK_I64 = 6,     /* zigzag varint */
+    CK_TIME = 1,    /* u64: first value, then byte planes of scaled zigzag deltas */
+    CK_TREL = 2,    /* u64: byte planes of the scaled difference to another field */
+    CK_U32 = 3,     /* varints, or few distinct values and packed codes */
+    CK_I32 = 4,     /* as U32, zigzag */
+    CK_U8 = 5,      /* as U32 */
+    CK_I64 = 6,     /* as U32, zigzag */
     CK_F64 = 7,     /* 8 bytes LE */
-    CK_ID16 = 8,    /* runs: varint nruns, (varint len, 16 bytes)* */
+    CK_ID16 = 8,    /* runs of 16-byte ids: run lengths, then ids */
     CK_ID8 = 9,     /* runs of 8-byte ids */
     CK_BYTES = 10,  /* plain, block dictionary or part dictionary */
     CK_ORIGIN = 11, /* CK_BYTES holding rowcodec_put_origin blobs */
@@ -339,15 +341,15 @@ typedef struct {
 #define PDICT_MAX_BYTES ((size_t)1 << 20)
 #define PDICT_BLOCK_MAX 64
 
-#define COL_SECTIONS 32    /* most sections a block is cut into */
+#define COL_SECTIONS 32      /* most sections a block is cut into */
 #define COL_SECTION_MIN 1024 /* bytes a section has before another starts */
 
 /* Per-column accumulation of one row group (and, for string columns, of the
  * part dictionary across groups). */
 typedef struct {
-    buf raw;   /* numbers as encoded; ids back to back; ATTRS/BODY: row encodings */
-    sdict d;   /* BYTES/ORIGIN: the block's distinct values */
-    sdict pd;  /* BYTES/ORIGIN/BODY: the part dictionary (kept across groups) */
+    buf raw;  /* numbers: u64 each (zigzag when signed); ids back to back; ATTRS/BODY: rows */
+    sdict d;  /* BYTES/ORIGIN: the block's distinct values */
+    sdict pd; /* BYTES/ORIGIN/BODY: the part dictionary (kept across groups) */
     bool pd_full;
     sdict keys, shapes, vals; /* ATTRS/BODY: scratch while finishing */
     uint32_t *rowidx;         /* BYTES/ORIGIN: value index; ATTRS/BODY: offset in raw */
@@ -506,6 +508,9 @@ typedef struct partset {
 /* Appends wait for the flush once memtables (active and frozen) hold this
  * many memtable sizes (or half the memory limit, if less). */
 #define FLUSH_BACKLOG_MEMTABLES 4
+/* While the flush is behind, merges wait, unless a day has more parts than
+ * this. */
+#define MERGE_PILEUP 256
 
 typedef struct part_reader_pool {
     pthread_mutex_t mu;

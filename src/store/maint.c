@@ -426,12 +426,22 @@ static bool stopping(store *s)
     return stop;
 }
 
-#define MERGE_STOP_CHECK 4096 /* rows between checks for a shutdown */
+#define MERGE_STOP_CHECK 4096 /* rows between checks for a shutdown or a busy flush */
+
+/* Whether the flush is behind: memtables hold more than two memtable sizes
+ * (appends wait at FLUSH_BACKLOG_MEMTABLES). Merges then give their CPU to
+ * ingest and the flush, unless a day has piled up MERGE_PILEUP parts and
+ * lookups would start to feel it. */
+static bool flush_busy(store *s)
+{
+    return atomic_load(&s->mem_bytes) > 2 * s->o.memtable_bytes;
+}
 
 /* Streams the rows of in[0..n) (each sorted) into one sorted part. Equal
  * keys keep input order, so older rows stay first. BRAID_ECLOSED when the
- * store began shutting down meanwhile. */
-static int merge_run(store *s, signal_t sig, part *const *in, size_t n, part **out)
+ * store began shutting down meanwhile, BRAID_EBUSY when the flush fell
+ * behind and the merge may wait (yield). */
+static int merge_run(store *s, signal_t sig, part *const *in, size_t n, bool yield, part **out)
 {
     *out = NULL;
     uint32_t day = in[0]->day;
@@ -459,8 +469,8 @@ static int merge_run(store *s, signal_t sig, part *const *in, size_t n, part **o
         want += in[k]->nrows;
     uint64_t done = 0;
     while (!rc) {
-        if (++done % MERGE_STOP_CHECK == 0 && stopping(s)) {
-            rc = BRAID_ECLOSED;
+        if (++done % MERGE_STOP_CHECK == 0 && (stopping(s) || (yield && flush_busy(s)))) {
+            rc = stopping(s) ? BRAID_ECLOSED : BRAID_EBUSY;
             break;
         }
         size_t best = n;
@@ -498,10 +508,12 @@ static int merge_run(store *s, signal_t sig, part *const *in, size_t n, part **o
 /* Picks, in one day of one signal, the contiguous run (by sequence range) of
  * parts that is cheapest to merge per part removed. Only parts at or below
  * the checkpoint qualify: anything above it may be dropped at start-up. */
-static bool pick_merge(store *s, const partset *ps, signal_t sig, size_t *from, size_t *len)
+static bool pick_merge(store *s, const partset *ps, signal_t sig, size_t *from, size_t *len,
+                       bool *yield)
 {
     uint64_t ckpt = atomic_load(&s->flushed_seq);
     size_t n = ps->n[sig];
+    bool busy = flush_busy(s);
     for (size_t a = 0; a < n;) {
         size_t b = a;
         while (b < n && ps->p[sig][b]->day == ps->p[sig][a]->day)
@@ -509,7 +521,8 @@ static bool pick_merge(store *s, const partset *ps, signal_t sig, size_t *from, 
         size_t ne = 0;
         while (a + ne < b && ps->p[sig][a + ne]->seq_hi <= ckpt)
             ne++;
-        if (b - a > s->merge_trigger && ne >= 2) {
+        *yield = b - a <= MERGE_PILEUP;
+        if (b - a > s->merge_trigger && ne >= 2 && !(busy && *yield)) {
             double best = 0;
             bool found = false;
             for (size_t L = 2; L <= MERGE_MAX_INPUTS && L <= ne; L++) {
@@ -539,7 +552,8 @@ static int merge_once(store *s, signal_t sig, bool *did)
     *did = false;
     partset *ps = store_partset(s);
     size_t from, len;
-    if (!pick_merge(s, ps, sig, &from, &len)) {
+    bool yield;
+    if (!pick_merge(s, ps, sig, &from, &len, &yield)) {
         partset_unref(ps);
         return 0;
     }
@@ -547,7 +561,7 @@ static int merge_once(store *s, signal_t sig, bool *did)
     for (size_t k = 0; k < len; k++)
         in[k] = ps->p[sig][from + k];
     part *merged;
-    int rc = merge_run(s, sig, in, len, &merged);
+    int rc = merge_run(s, sig, in, len, yield, &merged);
     if (!rc) {
         rc = publish(s, &merged, 1, in, len);
         if (rc) {
@@ -560,8 +574,8 @@ static int merge_once(store *s, signal_t sig, bool *did)
             *did = true;
         }
         part_unref(merged);
-    } else if (rc == BRAID_ECLOSED) {
-        rc = 0; /* shutting down; the inputs stay as they were */
+    } else if (rc == BRAID_ECLOSED || rc == BRAID_EBUSY) {
+        rc = 0; /* shutting down, or the flush needs the CPU: the inputs stay */
     } else {
         LOG_ERROR("store: merge of %zu %s parts failed: %s", len, store_sig_dir(sig),
                   braid_strerror(rc));

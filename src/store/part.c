@@ -1,11 +1,9 @@
-/* store/part: immutable columnar parts. A part is a directory with `cols`
- * (zstd blocks, one per column per row group, then the part dictionaries of
- * string columns), `tidx` (trace index; not for metric points) and `meta`
- * (header, row groups, block and dictionary directories, CRC'd as a whole),
- * written by part_writer into a temporary directory the caller then renames
- * into place. Readers map `cols`, load the dictionaries at open and check
- * every block's CRC before decompressing it. Never modifies a part once
- * written. */
+/* store/part: immutable columnar parts: a directory with `cols` (zstd blocks
+ * per column per row group, then part and zstd dictionaries), `tidx` (trace
+ * index; not for metric points) and `meta` (header, groups, entries, CRC'd as
+ * a whole), written by part_writer into a temporary directory the caller
+ * renames into place. Readers map `cols`, load the dictionaries at open and
+ * check each block's CRC before decompressing it. Never modifies a part. */
 #include "internal.h"
 
 #include <errno.h>
@@ -179,8 +177,8 @@ static int put_block(part_writer *w, const uint32_t *sect, uint32_t nsect, const
                 continue;
             size_t f = cdict ? ZSTD_compress_usingCDict(w->cctx, w->cblk.p + z, bound - z,
                                                         w->blk.p + from, to - from, cdict)
-                             : ZSTD_compressCCtx(w->cctx, w->cblk.p + z, bound - z,
-                                                 w->blk.p + from, to - from, w->level);
+                             : ZSTD_compressCCtx(w->cctx, w->cblk.p + z, bound - z, w->blk.p + from,
+                                                 to - from, w->level);
             z = ZSTD_isError(f) ? f : z + f;
             from = to;
         }

@@ -196,11 +196,8 @@ static int flush_memtable(store *s, memtable *m)
             continue;
         size_t n = (size_t)m->rows[sig];
         const void **rows;
-        uint64_t DBG0 = now_mono_ns();
         if ((rc = memtable_sorted_rows(m, (signal_t)sig, &rows)) != 0)
             break;
-        uint64_t DBG1 = now_mono_ns();
-        LOG_INFO("DBG flush sig %d rows %zu sort %.1f ms mem %zu", sig, n, (DBG1 - DBG0) / 1e6, (size_t)m->chunk_bytes);
         for (size_t i = 0; i < n && !rc;) {
             uint32_t day = row_day(row_time((signal_t)sig, rows[i]));
             size_t j = i + 1;
@@ -217,9 +214,7 @@ static int flush_memtable(store *s, memtable *m)
                 capmade = nc;
             }
             part *p;
-            uint64_t DBG2 = now_mono_ns();
             rc = store_write_part(s, (signal_t)sig, day, m->seq_lo, m->seq_hi, rows + i, j - i, &p);
-            LOG_INFO("DBG write %zu rows %.1f ms", j - i, (now_mono_ns() - DBG2) / 1e6);
             if (!rc)
                 made[nmade++] = p;
             i = j;

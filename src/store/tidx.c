@@ -1,11 +1,9 @@
-/* store/tidx: the trace index file of a part — the sorted distinct trace ids
- * with the (first row, row count) run each owns, in CRC'd pages of
- * TIDX_PAGE_ENTRIES entries, preceded by a bloom filter, a fence holding
- * the first id of every page and a row fence holding the first row of every
- * page. A lookup costs a bloom test, a binary search of the fence in memory
- * and one page; so does finding the trace ids of a range of rows (the part
- * keeps them nowhere else). Owns its mapping; never trusts the file: sizes
- * are checked at open and each page's CRC when it is read. */
+/* store/tidx: the trace index file of a part: sorted distinct trace ids with
+ * the row count each owns, in CRC'd pages, after a bloom filter and fences of
+ * each page's first id and first row. A lookup (or the ids of a row range; the
+ * part keeps them nowhere else) costs a bloom test, a binary search in memory
+ * and one page. Owns its mapping; never trusts the file: sizes are checked at
+ * open and each page's CRC when it is read. */
 #include "internal.h"
 
 #include <fcntl.h>
@@ -16,7 +14,16 @@
 
 #define TIDX_MAGIC "BRAIDTIX"
 #define TIDX_HDR 64
-#define TIDX_PAGE_BYTES (TIDX_PAGE_ENTRIES * TIDX_ENTRY + 4)
+/* On disk an entry is the 16 id bytes and its row count in 1, 2 or 4
+ * bytes (the fewest every count of the file fits in; most traces have a
+ * handful of rows). */
+#define PAGE_BYTES(esz) ((size_t)TIDX_PAGE_ENTRIES * (esz) + 4)
+
+static uint32_t ent_count(const tidx *t, const uint8_t *ent)
+{
+    const uint8_t *c = ent + 16;
+    return t->esz == 17 ? c[0] : t->esz == 18 ? (uint32_t)(c[0] | c[1] << 8) : rd_u32le(c);
+}
 
 void tidx_writer_init(tidx_writer *t)
 {
@@ -71,6 +78,12 @@ int tidx_writer_write(tidx_writer *t, int fd, uint64_t nrows)
         return t->entries.err;
     uint64_t n = t->n;
     uint32_t npages = (uint32_t)((n + TIDX_PAGE_ENTRIES - 1) / TIDX_PAGE_ENTRIES);
+    uint32_t maxc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t c = rd_u32le(t->entries.p + i * TIDX_ENTRY + 16);
+        maxc = c > maxc ? c : maxc;
+    }
+    uint32_t cw = maxc < 0x100 ? 1 : maxc < 0x10000 ? 2 : 4, esz = 16 + cw;
     uint64_t mbits = bloom_bits_for(n);
     buf out;
     buf_init(&out);
@@ -83,6 +96,7 @@ int tidx_writer_write(tidx_writer *t, int fd, uint64_t nrows)
     wr_u32le(hdr + 32, BLOOM_K);
     wr_u32le(hdr + 36, npages);
     wr_u64le(hdr + 40, nrows);
+    wr_u32le(hdr + 48, esz);
     buf_append(&out, hdr, sizeof hdr);
     size_t bloom_off = out.n;
     if (buf_reserve(&out, (size_t)(mbits / 8)) == 0) {
@@ -107,9 +121,16 @@ int tidx_writer_write(tidx_writer *t, int fd, uint64_t nrows)
     for (uint32_t pg = 0; pg < npages; pg++) {
         uint64_t first = (uint64_t)pg * TIDX_PAGE_ENTRIES;
         uint64_t cnt = n - first < TIDX_PAGE_ENTRIES ? n - first : TIDX_PAGE_ENTRIES;
-        const uint8_t *src = t->entries.p + first * TIDX_ENTRY;
-        buf_append(&out, src, (size_t)(cnt * TIDX_ENTRY));
-        buf_put_u32le(&out, crc32c(0, src, (size_t)(cnt * TIDX_ENTRY)));
+        size_t at = out.n;
+        for (uint64_t i = first; i < first + cnt; i++) {
+            const uint8_t *src = t->entries.p + i * TIDX_ENTRY;
+            uint8_t c[4];
+            wr_u32le(c, rd_u32le(src + 16));
+            buf_append(&out, src, 16);
+            buf_append(&out, c, cw);
+        }
+        if (!out.err)
+            buf_put_u32le(&out, crc32c(0, out.p + at, out.n - at));
     }
     int rc = out.err ? out.err : fs_write_all(fd, out.p, out.n);
     buf_free(&out);
@@ -155,12 +176,15 @@ int tidx_open(tidx *t, const char *path)
     t->bloom_k = rd_u32le(h + 32);
     t->npages = rd_u32le(h + 36);
     t->nrows = rd_u64le(h + 40);
-    if (t->nentries > len / TIDX_ENTRY || t->bloom_bits == 0 || t->bloom_bits % 64 ||
+    t->esz = rd_u32le(h + 48);
+    if (t->esz != 17 && t->esz != 18 && t->esz != 20)
+        goto bad;
+    if (t->nentries > len / t->esz || t->bloom_bits == 0 || t->bloom_bits % 64 ||
         t->bloom_bits / 8 > len || t->bloom_k == 0 || t->bloom_k > 32 ||
         t->npages != (t->nentries + TIDX_PAGE_ENTRIES - 1) / TIDX_PAGE_ENTRIES)
         goto bad;
-    uint64_t want = TIDX_HDR + t->bloom_bits / 8 + (uint64_t)t->npages * 20 +
-                    t->nentries * TIDX_ENTRY + (uint64_t)t->npages * 4;
+    uint64_t want = TIDX_HDR + t->bloom_bits / 8 + (uint64_t)t->npages * 20 + t->nentries * t->esz +
+                    (uint64_t)t->npages * 4;
     if (want != len)
         goto bad;
     size_t meta_end = TIDX_HDR + (size_t)(t->bloom_bits / 8) + (size_t)t->npages * 20;
@@ -202,18 +226,18 @@ int tidx_lookup(const tidx *t, const trace_id_t *tid, uint32_t *first, uint32_t 
     uint64_t base = (uint64_t)pg * TIDX_PAGE_ENTRIES;
     uint32_t cnt =
         (uint32_t)(t->nentries - base < TIDX_PAGE_ENTRIES ? t->nentries - base : TIDX_PAGE_ENTRIES);
-    const uint8_t *page = t->pages + (size_t)pg * TIDX_PAGE_BYTES;
-    if (crc32c(0, page, (size_t)cnt * TIDX_ENTRY) != rd_u32le(page + (size_t)cnt * TIDX_ENTRY))
+    const uint8_t *page = t->pages + (size_t)pg * PAGE_BYTES(t->esz);
+    if (crc32c(0, page, (size_t)cnt * t->esz) != rd_u32le(page + (size_t)cnt * t->esz))
         return BRAID_EFORMAT;
     uint32_t a = 0, b = cnt;
     while (a < b) {
         uint32_t mid = a + (b - a) / 2;
-        int c = memcmp(page + (size_t)mid * TIDX_ENTRY, tid->b, 16);
+        int c = memcmp(page + (size_t)mid * t->esz, tid->b, 16);
         if (c == 0) {
             uint64_t f = rd_u32le(t->row_fence + (size_t)pg * 4);
             for (uint32_t i = 0; i < mid; i++)
-                f += rd_u32le(page + (size_t)i * TIDX_ENTRY + 16);
-            uint32_t n = rd_u32le(page + (size_t)mid * TIDX_ENTRY + 16);
+                f += ent_count(t, page + (size_t)i * t->esz);
+            uint32_t n = ent_count(t, page + (size_t)mid * t->esz);
             if (n == 0 || f + n > t->nrows)
                 return BRAID_EFORMAT;
             *first = (uint32_t)f;
@@ -234,8 +258,8 @@ static const uint8_t *page_at(const tidx *t, uint32_t pg, uint32_t *cnt)
     uint64_t base = (uint64_t)pg * TIDX_PAGE_ENTRIES;
     *cnt =
         (uint32_t)(t->nentries - base < TIDX_PAGE_ENTRIES ? t->nentries - base : TIDX_PAGE_ENTRIES);
-    const uint8_t *page = t->pages + (size_t)pg * TIDX_PAGE_BYTES;
-    if (crc32c(0, page, (size_t)*cnt * TIDX_ENTRY) != rd_u32le(page + (size_t)*cnt * TIDX_ENTRY))
+    const uint8_t *page = t->pages + (size_t)pg * PAGE_BYTES(t->esz);
+    if (crc32c(0, page, (size_t)*cnt * t->esz) != rd_u32le(page + (size_t)*cnt * t->esz))
         return NULL;
     return page;
 }
@@ -262,8 +286,8 @@ int tidx_rows(const tidx *t, uint32_t first, uint32_t n, const uint8_t **ids)
     /* Walk the page's entries from its first row. */
     uint64_t f = rd_u32le(t->row_fence + (size_t)pg * 4), end = (uint64_t)first + n;
     for (uint32_t e = 0;;) {
-        const uint8_t *ent = page + (size_t)e * TIDX_ENTRY;
-        uint64_t c = rd_u32le(ent + 16);
+        const uint8_t *ent = page + (size_t)e * t->esz;
+        uint64_t c = ent_count(t, ent);
         if (c == 0 || f + c > t->nrows)
             return BRAID_EFORMAT;
         if (f >= end)

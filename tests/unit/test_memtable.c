@@ -50,7 +50,8 @@ static int ref_sig;
 static int ref_cmp(const void *a, const void *b)
 {
     const void *x = *(const void *const *)a, *y = *(const void *const *)b;
-    uint32_t dx = row_day(row_time((signal_t)ref_sig, x)), dy = row_day(row_time((signal_t)ref_sig, y));
+    uint32_t dx = row_day(row_time((signal_t)ref_sig, x)),
+             dy = row_day(row_time((signal_t)ref_sig, y));
     if (dx != dy)
         return dx < dy ? -1 : 1;
     int c = row_cmp((signal_t)ref_sig, x, y);

@@ -1,8 +1,8 @@
-/* Unit tests for src/store/part.c and column.c: write/read round trip of
- * every column of every row type with exact field comparison, row group
- * boundaries by row count and by bytes, dictionary and plain string blocks,
- * order enforcement, CRC failure detection in every file, and malformed
- * column blocks (table-driven). Also the row codec round trip (rowcodec.c). */
+/* Unit tests for src/store/part.c and the column codecs (column.c,
+ * colattrs.c, coltext.c): exact round trips of every signal, group limits,
+ * string, packed, part-dictionary, typed-attribute and text blocks, trace ids
+ * read back from the index, CRC failures in every file, and malformed blocks
+ * of every kind (table-driven). Also the row codec round trip (rowcodec.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -549,11 +549,13 @@ static void test_col_decode_table(void **state)
         uint32_t nrows;
         int rc;
     } cases[] = {
-        {"time: two deltas, one byte wide", CK_TIME, {1, 0x04, 0x02}, 3, 2, 0},
-        {"time: missing a row", CK_TIME, {1, 0x04}, 2, 2, BRAID_EFORMAT},
-        {"time: trailing byte", CK_TIME, {1, 0x04, 0x02, 0x00}, 4, 2, BRAID_EFORMAT},
-        {"time: width 0", CK_TIME, {0}, 1, 0, BRAID_EFORMAT},
-        {"time: width 9", CK_TIME, {9}, 1, 0, BRAID_EFORMAT},
+        {"time: first value, then a one-byte delta", CK_TIME, {2, 1, 0x02}, 3, 2, 0},
+        {"time: missing a row", CK_TIME, {2, 1}, 2, 2, BRAID_EFORMAT},
+        {"time: trailing byte", CK_TIME, {2, 1, 0x02, 0x00}, 4, 2, BRAID_EFORMAT},
+        {"time: width 0", CK_TIME, {2, 0}, 2, 1, BRAID_EFORMAT},
+        {"time: width 9", CK_TIME, {2, 9}, 2, 1, BRAID_EFORMAT},
+        {"relative time: two one-byte values", CK_TREL, {1, 0x04, 0x03}, 3, 2, 0},
+        {"time: scale 10^10", CK_TIME, {2, 0xa1, 0x02}, 3, 2, BRAID_EFORMAT},
         {"u8: 255 fits", CK_U8, {0, 0xff, 0x01}, 3, 1, 0},
         {"u8: 256 does not", CK_U8, {0, 0x80, 0x02}, 3, 1, BRAID_EFORMAT},
         {"u8: no mode byte", CK_U8, {0}, 0, 1, BRAID_EFORMAT},
@@ -595,14 +597,18 @@ static void test_col_decode_table(void **state)
     }
     /* The decoded values of the packed and id cases. */
     col_desc u = {CK_U32, 0, 0};
-    assert_int_equal(col_decode(&u, cases[9].bytes, cases[9].n, 2, out, dict, &recon, 0, 2, NULL),
-                     0);
+    const uint8_t packed[] = {6, 2, 5, 9, 1, 0x02}; /* as the "packed, two values" row */
+    assert_int_equal(col_decode(&u, packed, sizeof packed, 2, out, dict, &recon, 0, 2, NULL), 0);
     assert_int_equal(out[0].u, 5);
     assert_int_equal(out[1].u, 9);
     col_desc t = {CK_TIME, 0, 0};
     assert_int_equal(col_decode(&t, cases[0].bytes, 3, 2, out, dict, &recon, 0, 2, NULL), 0);
     assert_int_equal(out[0].u, 2);
     assert_int_equal(out[1].u, 3);
+    /* Scale 10^3: the delta is in thousands. */
+    const uint8_t scaled[] = {2, 0x31, 0x02};
+    assert_int_equal(col_decode(&t, scaled, 3, 2, out, dict, &recon, 0, 2, NULL), 0);
+    assert_int_equal(out[1].u, 1002);
     buf_free(&recon);
 }
 
@@ -640,8 +646,7 @@ static void test_dict_and_plain_blocks(void **state)
     for (int i = 0; i < 100; i++)
         assert_true(bslice_eq_cstr(v[i].s, i % 2 ? "repeated value" : "other value"));
     /* Without the dictionary the block cannot be read. */
-    assert_int_equal(col_decode(&d, out.p, out.n, 100, v, dict, NULL, 0, 100, NULL),
-                     BRAID_EFORMAT);
+    assert_int_equal(col_decode(&d, out.p, out.n, 100, v, dict, NULL, 0, 100, NULL), BRAID_EFORMAT);
     col_pdict_free(&pd);
 
     /* 20 distinct values a block: part dictionary codes, 0 for a repeat. */
@@ -858,17 +863,25 @@ static void test_attrs_blocks(void **state)
         {"no bytes for both rows", {4, 0, 0, 0, 0}, 5, 0},
         {"bool out of range", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 3, 1, 2}, 12, BRAID_EFORMAT},
         {"unknown value type", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 9, 1, 1}, 12, BRAID_EFORMAT},
-        {"dictionary: new, then the one before", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 1, 1, 'x', 1, 0},
-         15, 0},
+        {"dictionary: new, then the one before",
+         {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 1, 1, 'x', 1, 0},
+         15,
+         0},
         {"dictionary: a code names an entry not yet seen",
          {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 1, 1, 'x', 1, 3},
          15,
          BRAID_EFORMAT},
-        {"dictionary: an entry never used", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 2, 1, 'x', 1, 'y', 1, 0},
-         17, BRAID_EFORMAT},
-        {"dictionary: first code repeats nothing", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 1, 1, 'x', 0, 1},
-         15, BRAID_EFORMAT},
-        {"raw value that is not an AnyValue", {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0, 1, 9, 1, 9}, 14,
+        {"dictionary: an entry never used",
+         {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 2, 1, 'x', 1, 'y', 1, 0},
+         17,
+         BRAID_EFORMAT},
+        {"dictionary: first code repeats nothing",
+         {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0x81, 1, 1, 'x', 0, 1},
+         15,
+         BRAID_EFORMAT},
+        {"raw value that is not an AnyValue",
+         {4, 1, 1, 'k', 1, 1, 0, 1, 1, 0, 1, 9, 1, 9},
+         14,
          BRAID_EFORMAT},
         {"uuid cut short", {4, 1, 1, 'k', 1, 1, 0, 1, 0, 5, 1, 2, 3}, 13, BRAID_EFORMAT},
         {"prefixed number wider than its width",
@@ -975,10 +988,14 @@ static void test_attrs_value_types(void **state)
         const char *v[4]; /* strings; "#n" an int n, "?" a bool, "~" a double */
         uint8_t type;
     } cases[] = {
-        {"canonical UUIDs", {"3fa85f64-5717-4562-b3fc-2c963f66afa6", "00000000-0000-4000-8000-000000000000",
-                             "ffffffff-ffff-4fff-bfff-ffffffffffff", "3fa85f64-5717-4562-b3fc-2c963f66afa7"}, 5},
-        {"an upper-case UUID", {"3fa85f64-5717-4562-b3fc-2c963f66afa6", "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
-                                "3fa85f64-5717-4562-b3fc-2c963f66afa8", "3fa85f64-5717-4562-b3fc-2c963f66afa9"}, 1},
+        {"canonical UUIDs",
+         {"3fa85f64-5717-4562-b3fc-2c963f66afa6", "00000000-0000-4000-8000-000000000000",
+          "ffffffff-ffff-4fff-bfff-ffffffffffff", "3fa85f64-5717-4562-b3fc-2c963f66afa7"},
+         5},
+        {"an upper-case UUID",
+         {"3fa85f64-5717-4562-b3fc-2c963f66afa6", "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
+          "3fa85f64-5717-4562-b3fc-2c963f66afa8", "3fa85f64-5717-4562-b3fc-2c963f66afa9"},
+         1},
         {"even-length hex", {"00ff", "a1b2c3d4", "0123456789abcdef", "ee"}, 6},
         {"odd-length hex", {"00ff", "abc", "0123", "ee"}, 1},
         {"IPv4 addresses", {"10.0.0.1", "255.255.255.255", "0.0.0.0", "192.168.1.20"}, 7},
@@ -1096,7 +1113,8 @@ static void test_body_text_blocks(void **state)
         char line[256];
         switch (i % 8) {
         case 0:
-            snprintf(line, sizeof line, "GET /api/products/%d completed status=%d bytes=%d user=u_%06d",
+            snprintf(line, sizeof line,
+                     "GET /api/products/%d completed status=%d bytes=%d user=u_%06d",
                      10000 + i * 37, i % 3 ? 200 : 404, i * 1000 + 7, i * 31);
             break;
         case 1:
@@ -1104,16 +1122,15 @@ static void test_body_text_blocks(void **state)
                      (unsigned)(i * 2654435761u), i % 9 + 1, i * 13, i % 100);
             break;
         case 2: /* numbers too long to be numbers, and zero padded ones */
-            snprintf(line, sizeof line, "id=%s%d pad=%05d zero=0 big=1234567890123456789%d",
-                     "00", i, i, i % 10);
+            snprintf(line, sizeof line, "id=%s%d pad=%05d zero=0 big=1234567890123456789%d", "00",
+                     i, i, i % 10);
             break;
         case 3: /* words of non-ASCII text, upper case hex, mixed words */
-            snprintf(line, sizeof line, "caf\xc3\xa9 %d na\xc3\xafve DEADBEEF%d v%dx",
-                     i, i, i);
+            snprintf(line, sizeof line, "caf\xc3\xa9 %d na\xc3\xafve DEADBEEF%d v%dx", i, i, i);
             break;
         case 4:
-            snprintf(line, sizeof line, "cache lookup key=%s:u_%06d:v3 result=%s", i % 2 ? "cart" : "user",
-                     i * 7, i % 3 ? "hit" : "miss");
+            snprintf(line, sizeof line, "cache lookup key=%s:u_%06d:v3 result=%s",
+                     i % 2 ? "cart" : "user", i * 7, i % 3 ? "hit" : "miss");
             break;
         case 5: /* a marker byte: the row stays raw */
             snprintf(line, sizeof line, "odd \x02 byte %d", i);
@@ -1180,7 +1197,8 @@ static void test_body_text_blocks(void **state)
         if (rc != cases[i].rc)
             fail_msg("case '%s': rc %d, want %d", cases[i].why, rc, cases[i].rc);
     }
-    assert_int_equal(col_decode(&d, cases[1].bytes, cases[1].n, 2, out, dict, &recon, 0, 2, NULL), 0);
+    assert_int_equal(col_decode(&d, cases[1].bytes, cases[1].n, 2, out, dict, &recon, 0, 2, NULL),
+                     0);
     uint8_t want[] = {AV_STR, 3, 0, 0, 0, '0', '0', '7'};
     assert_int_equal(out[0].s.n, sizeof want);
     assert_memory_equal(out[0].s.p, want, sizeof want);

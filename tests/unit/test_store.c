@@ -1,9 +1,8 @@
-/* Unit tests for src/store (store.c, maint.c, memtable.c): append then trace
- * lookup from the memtable and from parts, scans with time windows, flushes
- * split by day, close/reopen, replay after a crash (fork + _exit), a crash
- * between part rename and checkpoint, a crash between merge and input
- * removal, merges keeping every row exactly once, retention by day, the
- * memory limit, and concurrent appends with lookups and background work. */
+/* Unit tests for src/store (store.c, maint.c, memtable.c): lookups from
+ * memtables and parts, scans, flushes split by day, close/reopen, crashes
+ * (replay, between rename and checkpoint, after a merge), merges keeping every
+ * row exactly once, retention, the memory limit, flow control (appends wait
+ * for the flush, nothing acknowledged is lost) and concurrent work. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* Unit tests for src/store/tidx.c and bloom.c: the bloom filter's measured
  * false-positive rate (and no false negatives), exact hits and misses across
- * many pages (below, between and above the stored ids), an empty index,
- * writer order checks, a damaged file, and lookups over many parts where
- * exactly one part owns each trace. */
+ * many pages, row counts stored in 1, 2 or 4 bytes, an empty index, writer
+ * order checks, a damaged file, and lookups over many parts where exactly one
+ * part owns each trace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +161,54 @@ static void test_hits_and_misses(void **state)
     }
 }
 
+/* Row counts take 1, 2 or 4 bytes on disk, the fewest the largest count
+ * fits in; lookups and row ranges read them back whatever the width. */
+static void test_count_widths(void **state)
+{
+    (void)state;
+    struct {
+        uint32_t big; /* the largest count */
+        uint32_t esz;
+    } cases[] = {{1, 17}, {255, 17}, {256, 18}, {65535, 18}, {65536, 20}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        enum { N = 150 };
+        trace_id_t ids[N];
+        uint32_t counts[N];
+        uint64_t nrows = 0;
+        for (size_t i = 0; i < N; i++) {
+            memset(ids[i].b, 0, 16);
+            ids[i].b[0] = (uint8_t)(i + 1);
+            counts[i] = i == 77 ? cases[ci].big : (uint32_t)(i % 3 + 1);
+            nrows += counts[i];
+        }
+        char *dir = mkdir_tmp();
+        char path[4200];
+        snprintf(path, sizeof path, "%s/tidx", dir);
+        write_index(path, ids, counts, N, nrows + 5);
+        tidx t;
+        assert_int_equal(tidx_open(&t, path), 0);
+        assert_int_equal(t.esz, cases[ci].esz);
+        uint32_t row = 0;
+        for (size_t i = 0; i < N; i++) {
+            uint32_t f, c;
+            assert_int_equal(tidx_lookup(&t, &ids[i], &f, &c), 1);
+            assert_int_equal(f, row);
+            assert_int_equal(c, counts[i]);
+            row += counts[i];
+        }
+        /* Rows around the big trace and past the last one. */
+        const uint8_t *got[8];
+        uint32_t first = row - counts[N - 1] - 2;
+        assert_int_equal(tidx_rows(&t, first, 8, got), 0);
+        assert_memory_equal(got[0], ids[N - 2].b, 16);
+        assert_memory_equal(got[2], ids[N - 1].b, 16);
+        assert_null(got[2 + counts[N - 1]]);
+        tidx_close(&t);
+        fs_rm_rf(dir);
+        free(dir);
+    }
+}
+
 static void test_empty_and_order(void **state)
 {
     (void)state;
@@ -260,9 +308,8 @@ int main(void)
 {
     braid_log_level = -1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bloom_fpr),
-        cmocka_unit_test(test_hits_and_misses),
-        cmocka_unit_test(test_empty_and_order),
+        cmocka_unit_test(test_bloom_fpr),    cmocka_unit_test(test_hits_and_misses),
+        cmocka_unit_test(test_count_widths), cmocka_unit_test(test_empty_and_order),
         cmocka_unit_test(test_many_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
