@@ -288,10 +288,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 
 /* ---- server ------------------------------------------------------------------------ */
 
-static void on_reject_closed(uv_handle_t *h)
+static void on_reject_closed(void *ud)
 {
-    grpc_server *s = h->data;
-    free(h);
+    grpc_server *s = ud;
     s->rejecting--;
     srv_maybe_finish(s);
 }
@@ -304,15 +303,10 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     if (s->st.connections_open >= s->o.max_connections) {
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (!t)
-            return;
-        uv_tcp_init(s->loop, t);
-        t->data = s;
-        s->rejecting++;
-        uv_accept(ls, (uv_stream_t *)t);
-        uv_close((uv_handle_t *)t, on_reject_closed);
-        s->st.connections_rejected++;
+        if (net_reject_connection(ls, on_reject_closed, s) == 0) {
+            s->rejecting++;
+            s->st.connections_rejected++;
+        }
         return;
     }
     gconn *c = calloc(1, sizeof *c);

@@ -803,12 +803,42 @@ int http_exchange_offload(http_exchange *ex, http_work_fn work, http_work_fn don
     return 0;
 }
 
+/* ---- shared by every listener ------------------------------------------------- */
+
+typedef struct {
+    uv_tcp_t tcp;
+    void (*done)(void *ud);
+    void *ud;
+} reject_handle;
+
+static void on_rejected_closed(uv_handle_t *h)
+{
+    reject_handle *r = h->data;
+    void (*done)(void *) = r->done;
+    void *ud = r->ud;
+    free(r);
+    done(ud);
+}
+
+int net_reject_connection(uv_stream_t *ls, void (*done)(void *ud), void *ud)
+{
+    reject_handle *r = malloc(sizeof *r);
+    if (!r)
+        return BRAID_ENOMEM;
+    uv_tcp_init(ls->loop, &r->tcp);
+    r->tcp.data = r;
+    r->done = done;
+    r->ud = ud;
+    uv_accept(ls, (uv_stream_t *)&r->tcp);
+    uv_close((uv_handle_t *)&r->tcp, on_rejected_closed);
+    return 0;
+}
+
 /* ---- server -------------------------------------------------------------------- */
 
-static void on_reject_closed(uv_handle_t *h)
+static void on_reject_closed(void *ud)
 {
-    http_server *s = h->data;
-    free(h);
+    http_server *s = ud;
     s->rejecting--;
     srv_maybe_finish(s);
 }
@@ -821,15 +851,10 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     if (s->st.connections_open >= s->o.max_connections) {
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (!t)
-            return;
-        uv_tcp_init(s->loop, t);
-        t->data = s;
-        s->rejecting++;
-        uv_accept(ls, (uv_stream_t *)t);
-        uv_close((uv_handle_t *)t, on_reject_closed);
-        s->st.connections_rejected++;
+        if (net_reject_connection(ls, on_reject_closed, s) == 0) {
+            s->rejecting++;
+            s->st.connections_rejected++;
+        }
         return;
     }
     http_conn *c = calloc(1, sizeof *c);

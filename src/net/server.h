@@ -69,6 +69,13 @@ int http_server_listen(uv_loop_t *loop, const char *addr, const http_server_opts
  * BRAID_EINVAL or BRAID_EIO (with a one-line reason in err). */
 int net_listen_socket(const char *addr, int *fd, int *port, char *err, size_t errlen);
 
+/* Accepts the next pending connection on listener ls only to close it at
+ * once (a listener over its connection cap). done(ud) runs on the loop thread
+ * when the handle is closed, so a server can wait for it before it finishes
+ * closing. Returns 0, or BRAID_ENOMEM (done is not called; the connection
+ * stays queued in the kernel). */
+int net_reject_connection(uv_stream_t *ls, void (*done)(void *ud), void *ud);
+
 /* The port actually bound (useful after port 0). */
 int http_server_port(const http_server *s);
 

@@ -1334,6 +1334,9 @@ static void srv_thread(void *arg)
     t->loop_close_rc = uv_loop_close(&t->loop);
 }
 
+/* Connection cap for the next tsrv_start (0 = the server's default). */
+static unsigned tsrv_max_connections;
+
 static tsrv *tsrv_start(uint64_t idle_ms, uint64_t close_ms, unsigned work_sleep_ms)
 {
     tsrv *t = calloc(1, sizeof *t);
@@ -1342,7 +1345,8 @@ static tsrv *tsrv_start(uint64_t idle_ms, uint64_t close_ms, unsigned work_sleep
                                  .n_methods = 3,
                                  .max_message = 1 << 20,
                                  .idle_timeout_ms = idle_ms,
-                                 .close_timeout_ms = close_ms};
+                                 .close_timeout_ms = close_ms,
+                                 .max_connections = tsrv_max_connections};
     t->work_sleep_ms = work_sleep_ms;
     uv_sem_init(&t->sem, 0);
     assert_int_equal(uv_thread_create(&t->thread, srv_thread, t), 0);
@@ -1577,6 +1581,34 @@ static void test_server_graceful_close(void **state)
 
 /* An idle connection gets a GOAWAY and is closed; a stalled upload is dropped
  * when a close runs out of time. */
+/* Over the connection cap a client is accepted and closed at once, counted,
+ * and the server still closes cleanly afterwards (the rejected handle's close
+ * is waited for: tsrv_join checks that every handle was closed). */
+static void test_server_max_connections(void **state)
+{
+    (void)state;
+    tsrv_max_connections = 1;
+    tsrv *t = tsrv_start(0, 0, 0);
+    tsrv_max_connections = 0;
+    int a = tcp_connect(t->port);
+    for (int i = 0; i < 200 && tsrv_stats(t).connections_open < 1; i++)
+        usleep(5000);
+    assert_int_equal(tsrv_stats(t).connections_open, 1);
+    int b = tcp_connect(t->port);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    assert_int_equal(read(b, &c, 1), 0); /* closed by the server, not timed out */
+    grpc_server_stats st = tsrv_stats(t);
+    assert_int_equal(st.connections_rejected, 1);
+    assert_int_equal(st.connections_open, 1);
+    assert_int_equal(st.connections_total, 1);
+    close(b);
+    close(a);
+    tsrv_close(t);
+    tsrv_join(t);
+}
+
 static void test_server_timeouts(void **state)
 {
     (void)state;
@@ -1632,6 +1664,7 @@ int main(void)
         cmocka_unit_test(test_server_client_vanishes),
         cmocka_unit_test(test_server_graceful_close),
         cmocka_unit_test(test_server_timeouts),
+        cmocka_unit_test(test_server_max_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
