@@ -552,6 +552,7 @@ struct store {
     atomic_uint_fast64_t max_age_ns; /* MEMTABLE_MAX_AGE_NS; tests shorten it */
 
     struct store_src *src; /* source checkpoint (srcckpt.c) */
+    struct store_obs *obs; /* the observer's queue and state (observer.c); NULL without one */
 };
 
 /* ---------------------------------------------------------------------------
@@ -571,6 +572,33 @@ void store_src_commit(store *s, const wal_rec *r);
 /* Writes <data>/sources if a newer blob was acknowledged since the last
  * write; called before the checkpoint moves. 0 or BRAID_EIO/ENOMEM. */
 int store_src_save(store *s);
+
+/* ---------------------------------------------------------------------------
+ * Observer (observer.c): store_opts.observer's queue, thread and state file.
+ * Every function is a no-op without an observer.
+ * ------------------------------------------------------------------------- */
+/* Allocates s->obs (freed by store_obs_free), reads <data>/observer and hands
+ * it to the observer's load. 0, BRAID_ENOMEM or BRAID_EIO. */
+int store_obs_open(store *s);
+void store_obs_free(store *s);
+/* Whether replay must hand record seq to the observer. */
+bool store_obs_wants(store *s, uint64_t seq);
+/* At replay (open, before the thread starts): observes ck inline if wanted. */
+void store_obs_replay(store *s, uint64_t seq, const mchunk *ck);
+int store_obs_start(store *s);
+/* In the commit callback, in sequence order, after ck is linked into m:
+ * queues it (taking a reference on m). May wait while the queue is full. */
+void store_obs_commit(store *s, memtable *m, const mchunk *ck, uint64_t seq);
+/* Waits until every queued record is observed. */
+void store_obs_drain(store *s);
+void store_obs_stop(store *s);
+/* Writes <data>/observer (at most every few seconds unless force). Errors
+ * are logged and returned; the WAL then keeps what the file lacks. */
+int store_obs_save(store *s, bool force);
+/* How far the WAL may be trimmed: min(flushed, what the observer's file covers). */
+uint64_t store_obs_trim_limit(store *s, uint64_t flushed);
+/* Drops a memtable reference, returning the freed bytes to the accounting. */
+void store_drop_memtable(store *s, memtable *m);
 
 /* Writes every frozen memtable to parts (and freezes the active one first
  * when freeze_active). Serialized by flush_mu. */

@@ -64,6 +64,8 @@ static int ckpt_write(store *s, uint64_t seq)
     int src_rc = store_src_save(s);
     if (src_rc)
         return src_rc;
+    /* Best effort: a failed write only keeps more of the WAL. */
+    (void)store_obs_save(s, false);
     uint8_t b[CKPT_LEN] = {0};
     memcpy(b, CKPT_MAGIC, 8);
     wr_u32le(b + 8, STORE_FORMAT_VERSION);
@@ -103,7 +105,7 @@ static void freeze_locked(store *s)
     s->frozen_tail = old;
 }
 
-static void drop_memtable(store *s, memtable *m)
+void store_drop_memtable(store *s, memtable *m)
 {
     size_t freed = memtable_unref(m);
     if (freed)
@@ -129,6 +131,7 @@ static void on_commit(void *ud, wal_rec *first, size_t n)
             continue;
         ck->seq = r->seq;
         insert_chunk(s, ck);
+        store_obs_commit(s, s->active, ck, r->seq);
     }
     if (s->active->bytes >= s->o.memtable_bytes) {
         freeze_locked(s);
@@ -147,7 +150,8 @@ static int on_replay(void *ud, uint64_t seq, const uint8_t *body, size_t len)
         LOG_WARN("store: WAL record %" PRIu64 " has a malformed source checkpoint; skipped", seq);
     if (src_rc)
         return 0;
-    if (seq <= atomic_load(&s->flushed_seq))
+    bool in_parts = seq <= atomic_load(&s->flushed_seq);
+    if (in_parts && !store_obs_wants(s, seq))
         return 0;
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
@@ -163,6 +167,11 @@ static int on_replay(void *ud, uint64_t seq, const uint8_t *body, size_t len)
     if (rc)
         return rc;
     ck->seq = seq;
+    store_obs_replay(s, seq, ck);
+    if (in_parts) {
+        mchunk_free(ck);
+        return 0;
+    }
     atomic_fetch_add(&s->mem_bytes, ck->bytes);
     pthread_mutex_lock(&s->view_mu);
     insert_chunk(s, ck);
@@ -234,7 +243,7 @@ static int flush_memtable(store *s, memtable *m)
             m->next = NULL;
             pthread_mutex_unlock(&s->view_mu);
             partset_unref(old);
-            drop_memtable(s, m); /* the view's reference */
+            store_drop_memtable(s, m); /* the view's reference */
         } else {
             pthread_mutex_unlock(&s->view_mu);
             rc = BRAID_ENOMEM;
@@ -280,7 +289,7 @@ int store_flush_frozen(store *s, bool freeze_active)
             break;
         published = m->seq_hi;
         rc = flush_memtable(s, m);
-        drop_memtable(s, m);
+        store_drop_memtable(s, m);
         if (rc)
             break;
     }
@@ -297,7 +306,7 @@ int store_flush_frozen(store *s, bool freeze_active)
             rc = ckpt_write(s, top);
     }
     if (!rc && s->w)
-        rc = wal_trim(s->w, atomic_load(&s->flushed_seq));
+        rc = wal_trim(s->w, store_obs_trim_limit(s, atomic_load(&s->flushed_seq)));
     pthread_mutex_unlock(&s->flush_mu);
     return rc;
 }
@@ -460,11 +469,12 @@ static int make_subdir(const char *dir, const char *name)
 
 static void free_store(store *s)
 {
+    store_obs_free(s); /* first: its queue holds memtable references */
     if (s->active)
-        drop_memtable(s, s->active);
+        store_drop_memtable(s, s->active);
     for (memtable *m = s->frozen_head; m;) {
         memtable *next = m->next;
-        drop_memtable(s, m);
+        store_drop_memtable(s, m);
         m = next;
     }
     if (s->ps)
@@ -528,6 +538,8 @@ int store_open(const store_opts *o, store **out)
         rc = make_subdir(s->parts_dir, store_sig_dir((signal_t)sig));
     if (!rc)
         rc = store_src_open(s);
+    if (!rc)
+        rc = store_obs_open(s);
     uint64_t ck = 0;
     bool missing = false;
     if (!rc)
@@ -557,7 +569,9 @@ int store_open(const store_opts *o, store **out)
         rc = wal_open(s->wal_dir, &wo, &s->w);
     }
     if (!rc)
-        rc = wal_trim(s->w, atomic_load(&s->flushed_seq));
+        rc = wal_trim(s->w, store_obs_trim_limit(s, atomic_load(&s->flushed_seq)));
+    if (!rc)
+        rc = store_obs_start(s);
     if (!rc && s->o.background) {
         if (pthread_create(&s->flush_thread, NULL, flush_main, s) != 0)
             rc = BRAID_ENOMEM;
@@ -589,7 +603,11 @@ int store_close(store *s)
         return 0;
     stop_threads(s);
     int rc = store_flush_frozen(s, true);
-    int rc2 = wal_close(s->w, atomic_load(&s->flushed_seq));
+    store_obs_drain(s);
+    store_obs_stop(s);
+    if (s->obs)
+        (void)store_obs_save(s, true); /* on failure the WAL keeps the records */
+    int rc2 = wal_close(s->w, store_obs_trim_limit(s, atomic_load(&s->flushed_seq)));
     s->w = NULL;
     if (!rc)
         rc = rc2;
@@ -715,7 +733,7 @@ static int view_take(store *s, view *v)
 static void view_drop(store *s, view *v)
 {
     for (size_t i = 0; i < v->nmt; i++)
-        drop_memtable(s, v->mt[i]);
+        store_drop_memtable(s, v->mt[i]);
     if (v->ps)
         partset_unref(v->ps);
     free(v->mt);

@@ -17,6 +17,38 @@ typedef enum {
     STORE_FSYNC_NONE = 2,   /* leave it to the OS */
 } store_fsync;
 
+/* The rows of one acknowledged WAL record, as an observer sees them. */
+typedef struct {
+    const model_log *logs;
+    size_t nlogs;
+    const model_span *spans;
+    size_t nspans;
+    const model_metric *metrics;
+    size_t nmetrics;
+    const model_exemplar *exemplars;
+    size_t nexemplars;
+} store_rows;
+
+/* An observer sees every acknowledged row exactly once, in WAL order, and
+ * keeps derived state (correlation health) that the store persists for it in
+ * <data>/observer, so a restart neither resets nor double counts it: the WAL
+ * keeps every record the saved state does not cover yet, and replay hands
+ * the observer exactly those. Callbacks run on the store's threads. */
+typedef struct {
+    void *ud;
+    /* At open, before replay: restores from the last saved blob (n == 0 when
+     * there is none) and sets *covered_seq to the WAL sequence number it
+     * covers. A non-zero return is logged and the observer starts empty. */
+    int (*load)(void *ud, bslice saved, uint64_t *covered_seq);
+    /* Rows of WAL record seq, in sequence order, live (on the store's
+     * observer thread, shortly after the acknowledgement) and at open for the
+     * records above covered_seq. Must not block for long; cannot fail. */
+    void (*observe)(void *ud, uint64_t seq, const store_rows *rows);
+    /* Serializes the state into out (empty on entry) and sets *covered_seq
+     * to the highest seq it has observed. 0 or an error (nothing written). */
+    int (*save)(void *ud, buf *out, uint64_t *covered_seq);
+} store_observer;
+
 typedef struct {
     const char *dir; /* data directory; created if missing */
     store_fsync fsync;
@@ -24,6 +56,7 @@ typedef struct {
     uint64_t memory_limit;   /* above this appends return BRAID_EBUSY (default 1 GiB) */
     uint64_t retention_ns;   /* drop days older than this; 0 = keep forever */
     bool background; /* run flush/merge/retention threads (default true via store_opts_default) */
+    const store_observer *observer; /* may be NULL; must outlive the store */
 } store_opts;
 
 void store_opts_default(store_opts *o);

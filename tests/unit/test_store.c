@@ -412,6 +412,134 @@ static void run_crash(const char *dir, int phase)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ---- the observer sees every row exactly once, across crashes ---- */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t rows, seq, loaded;
+    bool out_of_order;
+} cobs;
+
+static int cobs_load(void *ud, bslice saved, uint64_t *covered)
+{
+    cobs *c = ud;
+    c->rows = c->seq = 0;
+    if (saved.n == 16) {
+        c->rows = rd_u64le(saved.p);
+        c->seq = rd_u64le(saved.p + 8);
+    } else if (saved.n) {
+        return BRAID_EFORMAT;
+    }
+    c->loaded = c->rows;
+    *covered = c->seq;
+    return 0;
+}
+
+static void cobs_observe(void *ud, uint64_t seq, const store_rows *r)
+{
+    cobs *c = ud;
+    pthread_mutex_lock(&c->mu);
+    if (seq <= c->seq)
+        c->out_of_order = true;
+    c->seq = seq;
+    c->rows += r->nlogs + r->nspans + r->nmetrics + r->nexemplars;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int cobs_save(void *ud, buf *out, uint64_t *covered)
+{
+    cobs *c = ud;
+    pthread_mutex_lock(&c->mu);
+    buf_put_u64le(out, c->rows);
+    buf_put_u64le(out, c->seq);
+    *covered = c->seq;
+    pthread_mutex_unlock(&c->mu);
+    return out->err ? BRAID_ENOMEM : 0;
+}
+
+static store *open_observed(const char *dir, cobs *c, store_observer *ob)
+{
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    *ob = (store_observer){.ud = c, .load = cobs_load, .observe = cobs_observe, .save = cobs_save};
+    store_opts o;
+    store_opts_default(&o);
+    o.dir = dir;
+    o.background = false;
+    o.fsync = STORE_FSYNC_BATCH;
+    o.observer = ob;
+    store *s = NULL;
+    if (store_open(&o, &s))
+        return NULL;
+    return s;
+}
+
+static uint64_t batch_rows(uint32_t b)
+{
+    model_batch mb;
+    make_batch(&mb, b * 100, 100, 13, T0 + b * DAY / 4, 1000);
+    uint64_t n = mb.nlogs + mb.nspans + mb.nmetrics + mb.nexemplars;
+    model_batch_free(&mb);
+    return n;
+}
+
+static void test_observer_exactly_once(void **state)
+{
+    (void)state;
+    uint64_t expected = 0;
+    for (uint32_t b = 0; b < 10; b++)
+        expected += batch_rows(b);
+    for (int phase = 0; phase < 2; phase++) {
+        char *dir = mkdir_tmp();
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            cobs c;
+            store_observer ob;
+            store *s = open_observed(dir, &c, &ob);
+            if (!s)
+                _exit(10);
+            for (uint32_t b = 0; b < 10; b++) {
+                model_batch mb;
+                make_batch(&mb, b * 100, 100, 13, T0 + b * DAY / 4, 1000);
+                if (store_append(s, &mb))
+                    _exit(11);
+                model_batch_free(&mb);
+                /* phase 1: parts and a saved state cover the first half */
+                if (phase == 1 && b == 4 && store_flush(s))
+                    _exit(12);
+            }
+            _exit(0); /* a crash: no close, no final save */
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        cobs c;
+        store_observer ob;
+        store *s = open_observed(dir, &c, &ob);
+        assert_non_null(s);
+        /* The saved state plus the replayed WAL: every row once. */
+        assert_int_equal(c.rows, expected);
+        assert_false(c.out_of_order);
+        if (phase == 0)
+            assert_int_equal(c.loaded, 0);
+        assert_true(c.loaded <= expected);
+        check_all_once(s, 1000);
+        assert_int_equal(store_close(s), 0);
+        /* After a clean close the state covers everything: nothing replays. */
+        s = open_observed(dir, &c, &ob);
+        assert_non_null(s);
+        assert_int_equal(c.loaded, expected);
+        assert_int_equal(c.rows, expected);
+        /* New rows are observed live, after the acknowledgement. */
+        append_range(s, 5000, 10, 3, T0, 1000);
+        assert_int_equal(store_close(s), 0);
+        assert_true(c.rows > expected);
+        assert_false(c.out_of_order);
+        rm_tmp(dir);
+    }
+}
+
 static void test_replay_after_crash(void **state)
 {
     (void)state;
@@ -862,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_scan_windows_and_days),
         cmocka_unit_test(test_close_reopen),
         cmocka_unit_test(test_replay_after_crash),
+        cmocka_unit_test(test_observer_exactly_once),
         cmocka_unit_test(test_crash_between_part_and_checkpoint),
         cmocka_unit_test(test_merge_every_row_once),
         cmocka_unit_test(test_retention),
