@@ -30,11 +30,14 @@ typedef struct {
     size_t ntail;
     char *tail_env; /* owned copy of BRAID_TAIL that tail[] points into */
     uint64_t max_line;
+    bool correlation;
+    uint64_t correlation_grace_ns;
 } serve_cfg;
 
 typedef struct {
     uv_loop_t *loop;
     store *st;
+    health *health;
     api *api;
     ingest *ing;
     http_server *otlp_http, *api_srv;
@@ -45,6 +48,12 @@ typedef struct {
     http_server_stats otlp_stats, api_stats;
     grpc_server_stats grpc_stats;
 } daemon_t;
+
+/* health's lookup of a trace's stored spans. */
+static int health_store_lookup(void *ud, const trace_id_t *tid, model_batch *out)
+{
+    return store_trace(ud, tid, out);
+}
 
 /* ---- OTLP/HTTP listener ---- */
 typedef struct {
@@ -254,6 +263,11 @@ static void serve_usage(FILE *f)
                "separated by ':')\n"
                "  --max-line-size SIZE     longer log lines are split (BRAID_MAX_LINE_SIZE, "
                "default 1MiB)\n"
+               "  --correlation on|off     correlation health report (BRAID_CORRELATION, "
+               "default on)\n"
+               "  --correlation-grace DURATION  judge a log's trace link this long after its "
+               "trace's\n"
+               "                           last row (BRAID_CORRELATION_GRACE, default 5m)\n"
                "ADDR is host:port; port 0 picks a free port.\n");
 }
 
@@ -264,6 +278,8 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
     const char *ret = env_or("BRAID_RETENTION", NULL);
     const char *memt = env_or("BRAID_MEMTABLE_SIZE", "64MiB");
     const char *maxline = env_or("BRAID_MAX_LINE_SIZE", "1MiB");
+    const char *corr = env_or("BRAID_CORRELATION", "on");
+    const char *grace = env_or("BRAID_CORRELATION_GRACE", "5m");
     c->ntail = 0;
     c->tail_env = NULL;
     c->data = env_or("BRAID_DATA", "./braid-data");
@@ -285,7 +301,9 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
                  {"--max-request-size", &maxreq},
                  {"--retention", &ret},
                  {"--memtable-size", &memt},
-                 {"--max-line-size", &maxline}};
+                 {"--max-line-size", &maxline},
+                 {"--correlation", &corr},
+                 {"--correlation-grace", &grace}};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             serve_usage(stdout);
@@ -346,6 +364,16 @@ static int parse_serve(int argc, char **argv, serve_cfg *c)
         fprintf(stderr, "braid serve: --retention %s is not a duration like 7d or 72h\n", ret);
         return 2;
     }
+    if (strcmp(corr, "on") && strcmp(corr, "off")) {
+        fprintf(stderr, "braid serve: --correlation must be on or off (got %s)\n", corr);
+        return 2;
+    }
+    c->correlation = strcmp(corr, "on") == 0;
+    if (parse_duration_ns(grace, &c->correlation_grace_ns)) {
+        fprintf(stderr, "braid serve: --correlation-grace %s is not a duration like 5m or 30s\n",
+                grace);
+        return 2;
+    }
     if (strcmp(c->fsync, "batch") && strcmp(c->fsync, "always") && strcmp(c->fsync, "none")) {
         fprintf(stderr, "braid serve: --fsync must be batch, always or none (got %s)\n", c->fsync);
         return 2;
@@ -392,20 +420,46 @@ static int cmd_serve(int argc, char **argv)
     so.memory_limit = cfg.memory_limit;
     so.retention_ns = cfg.retention_ns;
     so.memtable_bytes = cfg.memtable_bytes;
+    if (cfg.correlation) {
+        health_opts ho;
+        health_opts_default(&ho);
+        ho.grace_ns = cfg.correlation_grace_ns;
+        if (cfg.retention_ns)
+            ho.retention_ns = cfg.retention_ns;
+        if (health_new(&ho, &d.health)) {
+            fprintf(stderr, "braid serve: out of memory\n");
+            return 1;
+        }
+        so.observer = health_observer(d.health);
+    }
     rc = store_open(&so, &d.st);
     if (rc) {
         fprintf(stderr, "braid serve: cannot open the store in %s: %s\n", cfg.data,
                 braid_strerror(rc));
+        health_free(d.health);
         return 1;
+    }
+    if (d.health) {
+        health_set_lookup(d.health, health_store_lookup, d.st);
+        if (health_start(d.health)) {
+            fprintf(stderr, "braid serve: cannot start the correlation health thread\n");
+            store_close(d.st);
+            health_free(d.health);
+            return 1;
+        }
     }
     ingest_opts io = {.max_request_size = cfg.max_request};
     if (ingest_create(d.st, &io, &d.ing) || api_create(d.st, &d.api) ||
         api_add_metrics_source(d.api, ingest_metrics_text, d.ing) ||
-        api_add_metrics_source(d.api, server_metrics_text, &d)) {
+        api_add_metrics_source(d.api, server_metrics_text, &d) ||
+        (d.health && api_add_metrics_source(d.api, health_metrics_text, d.health))) {
         fprintf(stderr, "braid serve: out of memory\n");
+        health_stop(d.health);
         store_close(d.st);
+        health_free(d.health);
         return 1;
     }
+    api_set_health(d.api, d.health);
     tail *tl = NULL;
     if (cfg.ntail) {
         tail_opts to = {.globs = cfg.tail,
@@ -416,7 +470,9 @@ static int cmd_serve(int argc, char **argv)
         if (tail_start(&to, &tl) || api_add_metrics_source(d.api, tail_metrics_text, tl)) {
             fprintf(stderr, "braid serve: cannot start following --tail files\n");
             tail_stop(tl);
+            health_stop(d.health);
             store_close(d.st);
+            health_free(d.health);
             return 1;
         }
     }
@@ -469,6 +525,7 @@ static int cmd_serve(int argc, char **argv)
         LOG_WARN("event loop closed with handles still open: %s", uv_strerror(rc));
     tail_stop(tl); /* appends what it read before the store closes */
     free(cfg.tail_env);
+    health_stop(d.health); /* no judging against a closing store */
     rc = store_close(d.st);
     if (rc) {
         fprintf(stderr, "braid serve: flushing the store on shutdown failed: %s\n",
@@ -476,6 +533,7 @@ static int cmd_serve(int argc, char **argv)
         exit_code = 1;
     }
     api_free(d.api);
+    health_free(d.health);
     ingest_free(d.ing);
     uv_mutex_destroy(&d.stats_mu);
     if (!exit_code)
@@ -492,6 +550,8 @@ static void usage(FILE *f)
             "  braid demo [flags]         send a demo shop with an incident (braid demo --help)\n"
             "  braid trace ID [--json]    a trace as a waterfall with its log lines\n"
             "  braid logs [--trace-id ID] [--service S] [--since 15m] [-f]\n"
+            "  braid doctor [--since 1h] [--service S] [--json]  correlation health; exit 1 on "
+            "a fault\n"
             "  braid ingest FILE...|-     parse log files (or stdin) and send them over OTLP\n"
             "  braid version\n\n"
             "Client commands talk to --server (BRAID_SERVER, default http://127.0.0.1:4320).\n",
@@ -515,6 +575,8 @@ int main(int argc, char **argv)
         return cli_logs(argc - 2, argv + 2);
     if (strcmp(cmd, "ingest") == 0)
         return cli_ingest(argc - 2, argv + 2);
+    if (strcmp(cmd, "doctor") == 0)
+        return cli_doctor(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("braid %s\n", BRAID_VERSION);
         return 0;

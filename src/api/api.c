@@ -17,6 +17,7 @@ static const double lat_bounds_s[LAT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.
 
 struct api {
     store *s;
+    health *h;
     api_metrics_fn mfn[API_MAX_METRICS];
     void *mud[API_MAX_METRICS];
     int nm;
@@ -884,6 +885,35 @@ static void observe_latency(api *a, uint64_t ns)
     atomic_fetch_add(&a->lat_sum_ns, ns);
 }
 
+/* ---- GET /api/v1/correlation ---- */
+void api_set_health(api *a, health *h)
+{
+    a->h = h;
+}
+
+static void handle_correlation(api *a, params *p)
+{
+    if (!a->h) {
+        respond_error(p->r, 404,
+                      "correlation health is off on this server (braid serve --correlation on)");
+        return;
+    }
+    uint64_t start, end;
+    if (!p_window(p, &start, &end))
+        return;
+    char service[512];
+    p_str(p, "service", service, sizeof service);
+    if (p->failed)
+        return;
+    int rc = health_report_json(a->h, start, end, bslice_cstr(service), &p->r->body);
+    if (rc) {
+        buf_reset(&p->r->body);
+        respond_error(p->r, 500, "correlation report failed: %s", braid_strerror(rc));
+        return;
+    }
+    respond_json(p->r, 200);
+}
+
 static bool path_is(bslice path, const char *s)
 {
     return bslice_eq_cstr(path, s) || (path.n == strlen(s) + 1 && path.p[path.n - 1] == '/' &&
@@ -926,6 +956,9 @@ void api_handle(api *a, bslice method, bslice path, bslice query, api_response *
     } else if (path_is(path, "/api/v1/services")) {
         if (get)
             handle_services(a, &p);
+    } else if (path_is(path, "/api/v1/correlation")) {
+        if (get)
+            handle_correlation(a, &p);
     } else if (path_is(path, "/api/v1/metrics")) {
         if (get)
             api_handle_metric_list(a, &p);

@@ -5,6 +5,7 @@
 #ifndef BRAID_API_H
 #define BRAID_API_H
 
+#include "../health/health.h"
 #include "../store/store.h"
 
 typedef struct api api;
@@ -27,6 +28,9 @@ void api_free(api *a);
 /* Registers a contributor to /metrics (at most 8). Not thread-safe: call
  * before serving. */
 int api_add_metrics_source(api *a, api_metrics_fn fn, void *ud);
+/* Serves GET /api/v1/correlation from h (not owned; NULL: the endpoint says
+ * correlation health is off). Not thread-safe: call before serving. */
+void api_set_health(api *a, health *h);
 /* Marks the daemon ready (/readyz answers 200 from then on). */
 void api_set_ready(api *a, bool ready);
 

@@ -1,7 +1,8 @@
 /* cli: `braid trace` (a waterfall with each span's log lines under it) and
  * `braid logs` (a log query, optionally followed), as HTTP clients of the
- * query API using libcurl. Owns nothing beyond one command's run. */
-#include "cli.h"
+ * query API using libcurl, and the helpers every client subcommand shares
+ * (cli/internal.h). Owns nothing beyond one command's run. */
+#include "internal.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -10,8 +11,6 @@
 #include <unistd.h>
 
 #include "../json/json.h"
-
-#define DEFAULT_SERVER "http://127.0.0.1:4320"
 
 /* ---- HTTP ---- */
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -45,8 +44,7 @@ int cli_http_get(const char *url, buf *body, long *status, char *err, size_t err
     return rc == CURLE_OK ? 0 : BRAID_EIO;
 }
 
-/* Appends s to url percent-encoded for a query string. */
-static void url_escape(buf *url, const char *s)
+void cli_url_escape(buf *url, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
@@ -62,14 +60,13 @@ static void url_escape(buf *url, const char *s)
     }
 }
 
-static const char *env_or(const char *name, const char *def)
+const char *cli_env_or(const char *name, const char *def)
 {
     const char *v = getenv(name);
     return v && *v ? v : def;
 }
 
-/* Prints the server's {"error": "..."} message, or the raw status. */
-static void print_server_error(long status, const buf *body)
+void cli_print_server_error(long status, const buf *body)
 {
     arena ar;
     arena_init(&ar);
@@ -87,6 +84,12 @@ static void print_server_error(long status, const buf *body)
     arena_free(&ar);
 }
 
+void cli_print_unreachable(const char *server, const char *err)
+{
+    fprintf(stderr, "braid: cannot reach %s (%s); is `braid serve` running? Set --server.\n",
+            server, err);
+}
+
 /* ---- trace rendering ---- */
 typedef struct {
     uint32_t node;
@@ -97,7 +100,7 @@ typedef struct {
     int first_child, next_sibling; /* indexes into the span array, -1 = none */
 } rspan;
 
-static bslice jstr(const json_doc *d, uint32_t obj, const char *key, arena *ar)
+bslice cli_jstr(const json_doc *d, uint32_t obj, const char *key, arena *ar)
 {
     bslice s = {(const uint8_t *)"", 0};
     uint32_t v = json_obj_get(d, obj, key);
@@ -106,7 +109,7 @@ static bslice jstr(const json_doc *d, uint32_t obj, const char *key, arena *ar)
     return s;
 }
 
-static uint64_t ju64(const json_doc *d, uint32_t obj, const char *key)
+uint64_t cli_ju64(const json_doc *d, uint32_t obj, const char *key)
 {
     uint64_t v = 0;
     uint32_t n = json_obj_get(d, obj, key);
@@ -135,9 +138,9 @@ static int span_start_cmp(const void *a, const void *b, void *ud)
 static void render_log(buf *out, const json_doc *d, uint32_t l, int depth, uint64_t t0, bool color,
                        arena *ar)
 {
-    uint64_t t = ju64(d, l, "time_unix_nano");
-    bslice sev = jstr(d, l, "severity_text", ar);
-    bslice svc = jstr(d, l, "service", ar);
+    uint64_t t = cli_ju64(d, l, "time_unix_nano");
+    bslice sev = cli_jstr(d, l, "severity_text", ar);
+    bslice svc = cli_jstr(d, l, "service", ar);
     for (int i = 0; i < depth; i++)
         buf_puts(out, "  ");
     bool err = sev.n && (sev.p[0] == 'E' || sev.p[0] == 'e' || sev.p[0] == 'F' || sev.p[0] == 'f');
@@ -168,7 +171,7 @@ static void render_logs_of(buf *out, const json_doc *d, uint32_t logs, bslice sp
     json_iter_init(&it, d, logs);
     uint32_t k, l;
     while (json_iter_next(&it, &k, &l))
-        if (bslice_eq(jstr(d, l, "span_id", ar), span_id))
+        if (bslice_eq(cli_jstr(d, l, "span_id", ar), span_id))
             render_log(out, d, l, depth, t0, color, ar);
 }
 
@@ -201,16 +204,16 @@ int cli_render_trace(const uint8_t *json, size_t n, int width, bool color, buf *
     while (json_iter_next(&it, &k, &v)) {
         rspan *s = &sp[i];
         s->node = v;
-        s->id = jstr(&d, v, "span_id", &ar);
-        s->parent = jstr(&d, v, "parent_span_id", &ar);
-        s->name = jstr(&d, v, "name", &ar);
-        s->service = jstr(&d, v, "service", &ar);
-        s->start = ju64(&d, v, "start_unix_nano");
-        s->end = ju64(&d, v, "end_unix_nano");
+        s->id = cli_jstr(&d, v, "span_id", &ar);
+        s->parent = cli_jstr(&d, v, "parent_span_id", &ar);
+        s->name = cli_jstr(&d, v, "name", &ar);
+        s->service = cli_jstr(&d, v, "service", &ar);
+        s->start = cli_ju64(&d, v, "start_unix_nano");
+        s->end = cli_ju64(&d, v, "end_unix_nano");
         uint32_t st = json_obj_get(&d, v, "status");
         if (st != JSON_NONE) {
-            s->error = bslice_eq_cstr(jstr(&d, st, "code", &ar), "error");
-            s->status_msg = jstr(&d, st, "message", &ar);
+            s->error = bslice_eq_cstr(cli_jstr(&d, st, "code", &ar), "error");
+            s->status_msg = cli_jstr(&d, st, "message", &ar);
         }
         errors += s->error;
         s->first_child = s->next_sibling = -1;
@@ -243,7 +246,7 @@ int cli_render_trace(const uint8_t *json, size_t n, int width, bool color, buf *
         t0 = t1 = 0;
     uint64_t dur = t1 > t0 ? t1 - t0 : 1;
     char hex[40];
-    bslice tid = jstr(&d, 0, "trace_id", &ar);
+    bslice tid = cli_jstr(&d, 0, "trace_id", &ar);
     snprintf(hex, sizeof hex, "%.*s", (int)(tid.n > 32 ? 32 : tid.n), (const char *)tid.p);
     buf_printf(out, "trace %s  %zu spans  %zu log lines  %zu errors  %.3f ms\n\n", hex, ns,
                (size_t)json_count(&d, logs), errors, (double)dur / 1e6);
@@ -311,7 +314,7 @@ int cli_render_trace(const uint8_t *json, size_t n, int width, bool color, buf *
     bool header = false;
     json_iter_init(&it, &d, logs);
     while (json_iter_next(&it, &k, &v)) {
-        bslice sid = jstr(&d, v, "span_id", &ar);
+        bslice sid = cli_jstr(&d, v, "span_id", &ar);
         bool found = false;
         for (size_t q = 0; q < ns && !found; q++)
             found = sid.n && bslice_eq(sp[q].id, sid);
@@ -332,7 +335,7 @@ done:
 }
 
 /* ---- argument helpers ---- */
-static const char *arg_value(int *i, int argc, char **argv, const char *name)
+const char *cli_arg_value(int *i, int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
@@ -344,11 +347,11 @@ static const char *arg_value(int *i, int argc, char **argv, const char *name)
 
 int cli_trace(int argc, char **argv)
 {
-    const char *server = env_or("BRAID_SERVER", DEFAULT_SERVER), *id = NULL;
+    const char *server = cli_env_or("BRAID_SERVER", CLI_DEFAULT_SERVER), *id = NULL;
     bool json = false;
     for (int i = 0; i < argc; i++) {
         const char *v;
-        if ((v = arg_value(&i, argc, argv, "--server")))
+        if ((v = cli_arg_value(&i, argc, argv, "--server")))
             server = v;
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
@@ -373,17 +376,16 @@ int cli_trace(int argc, char **argv)
     buf_init(&url);
     buf_init(&body);
     buf_printf(&url, "%s/api/v1/traces/", server);
-    url_escape(&url, id);
+    cli_url_escape(&url, id);
     buf_putc(&url, 0);
     long status = 0;
     char err[256];
     int code;
     if (url.err || cli_http_get((char *)url.p, &body, &status, err, sizeof err)) {
-        fprintf(stderr, "braid: cannot reach %s (%s); is `braid serve` running? Set --server.\n",
-                server, err);
+        cli_print_unreachable(server, err);
         code = 3;
     } else if (status != 200) {
-        print_server_error(status, &body);
+        cli_print_server_error(status, &body);
         code = status == 404 ? 1 : status == 400 ? 2 : 3;
     } else if (json) {
         fwrite(body.p, 1, body.n, stdout);
@@ -420,7 +422,7 @@ static uint64_t print_logs(const buf *body, bool json, uint64_t since)
         buf_init(&line);
         for (uint32_t i = cnt; i-- > 0;) {
             uint32_t l = json_arr_get(&d, logs, i);
-            uint64_t t = ju64(&d, l, "time_unix_nano");
+            uint64_t t = cli_ju64(&d, l, "time_unix_nano");
             if (t > newest)
                 newest = t;
             buf_reset(&line);
@@ -433,8 +435,9 @@ static uint64_t print_logs(const buf *body, bool json, uint64_t since)
                 gmtime_r(&secs, &tm);
                 char ts[32];
                 strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-                bslice sev = jstr(&d, l, "severity_text", &ar), svc = jstr(&d, l, "service", &ar),
-                       tid = jstr(&d, l, "trace_id", &ar);
+                bslice sev = cli_jstr(&d, l, "severity_text", &ar),
+                       svc = cli_jstr(&d, l, "service", &ar),
+                       tid = cli_jstr(&d, l, "trace_id", &ar);
                 buf_printf(&line, "%s.%03uZ %-5.*s %-14.*s ", ts, (unsigned)(t / 1000000ull % 1000),
                            (int)sev.n, (const char *)sev.p, (int)svc.n, (const char *)svc.p);
                 uint32_t b = json_obj_get(&d, l, "body");
@@ -455,7 +458,7 @@ static uint64_t print_logs(const buf *body, bool json, uint64_t since)
 
 int cli_logs(int argc, char **argv)
 {
-    const char *server = env_or("BRAID_SERVER", DEFAULT_SERVER);
+    const char *server = cli_env_or("BRAID_SERVER", CLI_DEFAULT_SERVER);
     const char *keys[] = {"--trace-id", "--service", "--severity", "--since", "--limit", "--q"};
     const char *params[] = {"trace_id", "service", "severity", "start", "limit", "q"};
     const char *vals[6] = {0};
@@ -463,12 +466,12 @@ int cli_logs(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *v;
         bool matched = false;
-        if ((v = arg_value(&i, argc, argv, "--server"))) {
+        if ((v = cli_arg_value(&i, argc, argv, "--server"))) {
             server = v;
             continue;
         }
         for (int k = 0; k < 6 && !matched; k++)
-            if ((v = arg_value(&i, argc, argv, keys[k]))) {
+            if ((v = cli_arg_value(&i, argc, argv, keys[k]))) {
                 vals[k] = v;
                 matched = true;
             }
@@ -497,7 +500,7 @@ int cli_logs(int argc, char **argv)
             if (!vals[k] || (k == 3 && newest))
                 continue;
             buf_printf(&url, "%s=", params[k]);
-            url_escape(&url, vals[k]);
+            cli_url_escape(&url, vals[k]);
             buf_putc(&url, '&');
         }
         if (newest)
@@ -508,12 +511,10 @@ int cli_logs(int argc, char **argv)
         long status = 0;
         char err[256];
         if (url.err || cli_http_get((char *)url.p, &body, &status, err, sizeof err)) {
-            fprintf(stderr,
-                    "braid: cannot reach %s (%s); is `braid serve` running? Set --server.\n",
-                    server, err);
+            cli_print_unreachable(server, err);
             code = 3;
         } else if (status != 200) {
-            print_server_error(status, &body);
+            cli_print_server_error(status, &body);
             code = status == 400 ? 2 : 3;
         } else {
             uint64_t nw = print_logs(&body, json, newest);

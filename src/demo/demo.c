@@ -32,7 +32,7 @@ typedef struct {
     const char *otlp;
     double rate;
     uint64_t seed, once, wait_ns;
-    bool has_seed, quiet, exemplar_per_request;
+    bool has_seed, quiet, exemplar_per_request, clean;
     const char *incident;
     uint64_t every_ns, length_ns;
 } demo_cfg;
@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "the payment provider resets connections, payment.charge retries for ~940 ms and\n"
             "fails. Some logs lack trace ids, 10%% of traces are sampled out, inventory logs\n"
             "carry Datadog decimal ids, some queue consumers lose their parent, and\n"
-            "checkout.cart.size has a trace_id label.\n\n"
+            "checkout.cart.size has a trace_id label (braid doctor reports each of these).\n\n"
             "  --otlp URL              OTLP/HTTP receiver (default " DEFAULT_OTLP ")\n"
             "  --rate R                requests per second (default 20)\n"
             "  --seed N                make the run reproducible (default: from the clock)\n"
@@ -58,6 +58,9 @@ static void usage(FILE *f)
             "  --exemplars bucket|request  bucket (default): the last sampled request of each\n"
             "                          histogram bucket per export, as SDKs do; request: one\n"
             "                          exemplar for every sampled request\n"
+            "  --clean                 the same traffic without the correlation defects: every\n"
+            "                          log carries its trace context, no consumer loses its\n"
+            "                          parent, no trace_id label (sampling stays)\n"
             "  --wait DUR              how long to retry an unreachable server (default 10s)\n"
             "  --quiet                 print nothing but errors\n"
             "Exit codes: 0 done (or stopped by Ctrl-C), 1 the server refused data, 2 usage,\n"
@@ -107,6 +110,8 @@ static int parse_args(int argc, char **argv, demo_cfg *c)
             return 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             c->quiet = true;
+        } else if (strcmp(argv[i], "--clean") == 0) {
+            c->clean = true;
         } else if ((v = flag_value(&i, argc, argv, "--exemplars"))) {
             if (strcmp(v, "bucket") && strcmp(v, "request")) {
                 fprintf(stderr, "braid demo: --exemplars must be bucket or request (got %s)\n", v);
@@ -428,7 +433,8 @@ int demo_main(int argc, char **argv)
     demo_opts o = {.seed = c.seed,
                    .incident_every_ns = c.every_ns,
                    .incident_len_ns = c.length_ns,
-                   .exemplar_per_request = c.exemplar_per_request};
+                   .exemplar_per_request = c.exemplar_per_request,
+                   .clean = c.clean};
     if (strcmp(c.incident, "off") == 0)
         o.incident_at_ns = UINT64_MAX;
     else if (strcmp(c.incident, "now") == 0)
@@ -459,8 +465,8 @@ int demo_main(int argc, char **argv)
         rc = run_once(&c, g, &s, dt);
     } else {
         if (!c.quiet) {
-            printf("braid demo: sending ~%g requests/s to %s (seed %llu); ", c.rate, c.otlp,
-                   (unsigned long long)c.seed);
+            printf("braid demo: sending ~%g requests/s to %s (seed %llu%s); ", c.rate, c.otlp,
+                   (unsigned long long)c.seed, c.clean ? ", clean" : "");
             if (o.incident_at_ns == UINT64_MAX)
                 printf("no incidents");
             else

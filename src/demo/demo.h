@@ -1,8 +1,9 @@
 /* demo: `braid demo`, the telemetry of a small shop (frontend, checkout, auth,
  * inventory, payment, notifications) with a recurring payment-provider
- * incident and the correlation defects real systems have, sent to an OTLP/HTTP
- * receiver as protobuf. The generator is pure and seeded, so a seed always
- * yields the same bytes; only demo_main does I/O. Never exits the process. */
+ * incident and the correlation defects real systems have (or, clean, the same
+ * traffic without them), sent to an OTLP/HTTP receiver as protobuf. The
+ * generator is pure and seeded, so a seed always yields the same bytes; only
+ * demo_main does I/O. Never exits the process. */
 #ifndef BRAID_DEMO_H
 #define BRAID_DEMO_H
 
@@ -19,11 +20,16 @@ typedef struct {
      * explicit-bucket histograms (the last sampled request of each bucket
      * per export); true keeps one per sampled request. */
     bool exemplar_per_request;
+    /* Clean: the same requests (the same ids and timings for a seed) without
+     * the correlation defects: notifications and inventory logs carry the
+     * OTLP trace context (no dd.* decimal ids), no queue consumer loses its
+     * parent, checkout.cart.size has no trace_id label. Sampling stays. */
+    bool clean;
 } demo_opts;
 
 /* Shares of requests, fixed by design; exposed so tests and docs agree. */
 #define DEMO_SAMPLED_OUT 0.10    /* traces dropped by the sampler, logs kept */
-#define DEMO_LOST_CONTEXT 0.05   /* queue consumers that start a new trace */
+#define DEMO_LOST_CONTEXT 0.05   /* queue consumers that start a new trace (not when clean) */
 #define DEMO_INCIDENT_FAIL 0.30  /* payments that fail after 3 resets */
 #define DEMO_INCIDENT_RETRY 0.20 /* payments that succeed after 1 reset */
 

@@ -2,8 +2,10 @@
  * (frontend POST /checkout -> checkout -> auth.verify, inventory.reserve,
  * payment.charge, notifications.send -> a queue consumer) with log records
  * inside its spans, a latency histogram with exemplars (the last sampled
- * request of each bucket per export) and request/error counters. Owns its PRNG (splitmix64) and
- * pending buffers; never reads the clock or the environment, so a seed fixes every byte. */
+ * request of each bucket per export) and request/error counters. Owns its
+ * PRNG (splitmix64) and pending buffers; never reads the clock or the
+ * environment, so a seed fixes every byte. Clean mode draws exactly the same
+ * random numbers, so it differs from the default only where a defect was. */
 #include "demo.h"
 
 #include <math.h>
@@ -399,7 +401,8 @@ static uint64_t gen_auth(demo_gen *g, const req *r, uint64_t start, bool *ok)
 }
 
 /* inventory.reserve with its database call. Logs the Datadog way: decimal
- * 64-bit ids in the text and attributes, no OTLP trace context. */
+ * 64-bit ids in the text and attributes, no OTLP trace context; clean, it
+ * logs through OpenTelemetry with the span's context instead. */
 static uint64_t gen_inventory(demo_gen *g, const req *r, uint64_t start)
 {
     uint8_t sid[8], db[8];
@@ -432,15 +435,22 @@ static uint64_t gen_inventory(demo_gen *g, const req *r, uint64_t start)
     snprintf(dd_tid, sizeof dd_tid, "%llu", (unsigned long long)be64(r->tid + 8));
     snprintf(dd_sid, sizeof dd_sid, "%llu", (unsigned long long)be64(sid));
     snprintf(sku, sizeof sku, "SKU-%04u", (unsigned)rng_int(g, 1000, 1999));
-    snprintf(body, sizeof body,
-             "reserved %d x %s dd.service=inventory dd.trace_id=%s dd.span_id=%s", r->items, sku,
-             dd_tid, dd_sid);
     buf *lb = &g->logs[SVC_INVENTORY];
-    size_t l = log_open(g, SVC_INVENTORY, db_end + ms_ns(0.2), SEV_INFO, body, NULL, NULL, false);
-    kv_str(lb, 6, "dd.trace_id", dd_tid);
-    kv_str(lb, 6, "dd.span_id", dd_sid);
-    kv_str(lb, 6, "dd.service", "inventory");
-    kv_str(lb, 6, "dd.env", "demo");
+    size_t l;
+    if (g->o.clean) {
+        snprintf(body, sizeof body, "reserved %d x %s", r->items, sku);
+        l = log_open(g, SVC_INVENTORY, db_end + ms_ns(0.2), SEV_INFO, body, r->tid, sid,
+                     r->sampled);
+    } else {
+        snprintf(body, sizeof body,
+                 "reserved %d x %s dd.service=inventory dd.trace_id=%s dd.span_id=%s", r->items,
+                 sku, dd_tid, dd_sid);
+        l = log_open(g, SVC_INVENTORY, db_end + ms_ns(0.2), SEV_INFO, body, NULL, NULL, false);
+        kv_str(lb, 6, "dd.trace_id", dd_tid);
+        kv_str(lb, 6, "dd.span_id", dd_sid);
+        kv_str(lb, 6, "dd.service", "inventory");
+        kv_str(lb, 6, "dd.env", "demo");
+    }
     kv_str(lb, 6, "sku", sku);
     kv_int(lb, 6, "quantity", r->items);
     pb_end(lb, l);
@@ -550,7 +560,8 @@ static uint64_t gen_payment(demo_gen *g, const req *r, uint64_t start, bool *ok)
 
 /* notifications.send (checkout, producer) and its consumer in
  * notifications. Some consumers lose the context across the queue and start
- * a trace of their own. Returns the producer's end. */
+ * a trace of their own, and the consumer's logger has no trace context; not
+ * when clean. Returns the producer's end. */
 static uint64_t gen_notify(demo_gen *g, const req *r, uint64_t start)
 {
     uint8_t prod[8], cons[8];
@@ -571,11 +582,15 @@ static uint64_t gen_notify(demo_gen *g, const req *r, uint64_t start)
     const uint8_t *parent = prod;
     bool sampled = r->sampled;
     if (lost) {
+        /* Drawn even when clean, so both modes stay on the same sequence. */
         rng_id(g, own, 16);
-        tid = own;
-        parent = NULL;
-        sampled = rng_unit(g) >= DEMO_SAMPLED_OUT;
-        g->st.lost_context++;
+        bool own_sampled = rng_unit(g) >= DEMO_SAMPLED_OUT;
+        if (!g->o.clean) {
+            tid = own;
+            parent = NULL;
+            sampled = own_sampled;
+            g->st.lost_context++;
+        }
     }
     uint64_t c_start = end + ms_ns(rng_range(g, 2, 40));
     uint64_t c_end = c_start + ms_ns(rng_lognormal(g, 12, 0.3));
@@ -587,10 +602,12 @@ static uint64_t gen_notify(demo_gen *g, const req *r, uint64_t start)
     kv_str(c.b, 9, "messaging.consumer.group.name", "notifications");
     kv_str(c.b, 9, "messaging.message.id", r->order);
     span_close(&c, STATUS_UNSET, NULL);
-    /* This service's logger has no trace context at all. */
+    /* Unless clean, this service's logger has no trace context at all. */
     char body[128];
     snprintf(body, sizeof body, "order confirmation sent order_id=%s channel=email", r->order);
-    size_t l = log_open(g, SVC_NOTIFY, c_end - ms_ns(1), SEV_INFO, body, NULL, NULL, false);
+    size_t l = g->o.clean
+                   ? log_open(g, SVC_NOTIFY, c_end - ms_ns(1), SEV_INFO, body, tid, cons, sampled)
+                   : log_open(g, SVC_NOTIFY, c_end - ms_ns(1), SEV_INFO, body, NULL, NULL, false);
     kv_str(&g->logs[SVC_NOTIFY], 6, "order_id", r->order);
     kv_str(&g->logs[SVC_NOTIFY], 6, "template", "order_confirmation");
     pb_end(&g->logs[SVC_NOTIFY], l);
@@ -831,8 +848,9 @@ static void put_histogram(buf *b, const svc_metrics *sm, const char *route, uint
     pb_end(b, m);
 }
 
-/* The one metric with a trace id as a label: a cardinality offender. */
-static void put_cart(buf *b, const cart_point *c, size_t n)
+/* The one metric with a trace id as a label: a cardinality offender (clean:
+ * one unlabelled series). */
+static void put_cart(buf *b, const cart_point *c, size_t n, bool clean)
 {
     size_t m = pb_begin(b, 2);
     pb_put_string(b, 1, "checkout.cart.size");
@@ -841,7 +859,8 @@ static void put_cart(buf *b, const cart_point *c, size_t n)
     size_t gauge = pb_begin(b, 5);
     for (size_t i = 0; i < n; i++) {
         size_t dp = pb_begin(b, 1);
-        kv_str(b, 7, "trace_id", c[i].tid_hex);
+        if (!clean)
+            kv_str(b, 7, "trace_id", c[i].tid_hex);
         pb_put_fixed64(b, 3, c[i].time_ns);
         pb_put_fixed64(b, 6, (uint64_t)c[i].items);
         pb_end(b, dp);
@@ -871,7 +890,7 @@ static void flush_metrics(demo_gen *g, uint64_t now, buf *out)
             g->st.exemplars += sm->has[i];
         g->st.exemplars += sm->nall;
         if (s == SVC_CHECKOUT && g->ncart)
-            put_cart(out, g->cart, g->ncart);
+            put_cart(out, g->cart, g->ncart, g->o.clean);
         pb_end(out, sc);
         pb_end(out, r);
         memset(sm->has, 0, sizeof sm->has);

@@ -3,7 +3,8 @@
  * then the shop's structure is checked: the six services, each trace's span
  * tree, exemplars that point at real server spans with their durations, the
  * incident (payment.charge ~940 ms, three resets, the culprit log line), the
- * defects in their stated shares, and the cumulative metrics. */
+ * defects in their stated shares, the cumulative metrics, and clean mode (the
+ * same requests with none of the correlation defects). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,7 +49,7 @@ static void decode(run *r, otlp_kind k, const buf *body, model_batch *into)
     assert_int_equal(into->rejected, 0);
 }
 
-static void run_generate(run *r, uint64_t seed, bool per_request)
+static void run_generate(run *r, uint64_t seed, bool per_request, bool clean)
 {
     memset(r, 0, sizeof *r);
     model_batch_init(&r->spans);
@@ -58,7 +59,8 @@ static void run_generate(run *r, uint64_t seed, bool per_request)
                    .incident_at_ns = INC_AT,
                    .incident_every_ns = 0,
                    .incident_len_ns = INC_LEN,
-                   .exemplar_per_request = per_request};
+                   .exemplar_per_request = per_request,
+                   .clean = clean};
     demo_gen *g;
     assert_int_equal(demo_gen_create(&o, &g), 0);
     demo_batch b;
@@ -388,7 +390,7 @@ static void test_exemplars_per_request(void **state)
     (void)state;
     run *r = malloc(sizeof *r);
     assert_non_null(r);
-    run_generate(r, 11, true);
+    run_generate(r, 11, true, false);
     span_index ix;
     index_build(&ix, &r->spans);
     size_t servers = 0;
@@ -600,12 +602,109 @@ static void test_counters(void **state)
     }
 }
 
+/* --clean: the same seed gives the same requests (same ids, same sampling),
+ * and none of the defects: every log carries a trace id in the OTLP field,
+ * none a dd.* attribute, every sampled log joins a stored trace, no consumer
+ * is a root, and checkout.cart.size has no trace_id label. */
+static void test_clean(void **state)
+{
+    run *dirty = *state;
+    run *r = malloc(sizeof *r);
+    assert_non_null(r);
+    run_generate(r, 7, false, true);
+    assert_int_equal(r->st.requests, N);
+    assert_int_equal(r->st.sampled_out, dirty->st.sampled_out);
+    assert_int_equal(r->st.lost_context, 0);
+    assert_true(dirty->st.lost_context > 0);
+    span_index ix;
+    index_build(&ix, &r->spans);
+    /* The same requests: the frontend roots match the default run's, in order. */
+    size_t roots = 0, dirty_roots = 0;
+    for (size_t i = 0, j = 0; i < r->spans.nspans; i++) {
+        const model_span *s = &r->spans.spans[i];
+        if (!bslice_eq_cstr(s->name, "POST /checkout"))
+            continue;
+        roots++;
+        while (j < dirty->spans.nspans &&
+               !bslice_eq_cstr(dirty->spans.spans[j].name, "POST /checkout"))
+            j++;
+        assert_true(j < dirty->spans.nspans);
+        assert_memory_equal(s->trace_id.b, dirty->spans.spans[j].trace_id.b, 16);
+        assert_int_equal(s->start_ns, dirty->spans.spans[j].start_ns);
+        j++;
+    }
+    for (size_t j = 0; j < dirty->spans.nspans; j++)
+        dirty_roots += bslice_eq_cstr(dirty->spans.spans[j].name, "POST /checkout");
+    assert_int_equal(roots, N - r->st.sampled_out);
+    assert_int_equal(roots, dirty_roots);
+    /* No consumer lost its parent: the only roots are the frontend's. */
+    size_t consumers = 0;
+    for (size_t i = 0; i < r->spans.nspans; i++) {
+        const model_span *s = &r->spans.spans[i];
+        consumers += s->kind == 5;
+        if (span_id_is_zero(&s->parent_span_id))
+            assert_true(bslice_eq_cstr(s->name, "POST /checkout"));
+        else
+            assert_non_null(index_find(&ix, &s->trace_id, &s->parent_span_id));
+    }
+    assert_true(consumers > N * 70 / 100); /* stored: sampled, past auth and payment */
+    /* Every log carries its trace context; sampled ones join a stored span. */
+    size_t per_svc[6] = {0}, unsampled = 0;
+    for (size_t i = 0; i < r->logs.nlogs; i++) {
+        const model_log *l = &r->logs.logs[i];
+        assert_false(trace_id_is_zero(&l->trace_id));
+        assert_false(span_id_is_zero(&l->span_id));
+        bslice v;
+        assert_int_equal(av_find(l->attrs, "dd.trace_id", &v), 0);
+        assert_int_equal(av_find(l->attrs, "dd.span_id", &v), 0);
+        size_t s = 0;
+        while (s < 6 && !svc_is(l->origin, SERVICES[s]))
+            s++;
+        assert_true(s < 6);
+        per_svc[s]++;
+        if (l->flags & 1) {
+            const model_span *sp = index_find(&ix, &l->trace_id, &l->span_id);
+            assert_non_null(sp);
+            assert_true(bslice_eq(sp->origin->service, l->origin->service));
+        } else {
+            unsampled++;
+            assert_false(index_has_trace(&ix, &l->trace_id));
+        }
+        bslice body;
+        assert_int_equal(av_as_str(l->body, &body), 1);
+        for (size_t k = 0; k + 3 <= body.n; k++)
+            assert_false(memcmp(body.p + k, "dd.", 3) == 0);
+    }
+    assert_int_equal(r->logs.nlogs, dirty->logs.nlogs);
+    assert_true(unsampled > 0);
+    assert_true(per_svc[3] > N * 95 / 100 && per_svc[4] > N * 80 / 100); /* inventory, notify */
+    /* checkout.cart.size: one point per request, no label at all. */
+    size_t cart = 0;
+    for (size_t i = 0; i < r->metrics.nmetrics; i++) {
+        const model_metric *m = &r->metrics.metrics[i];
+        bslice v;
+        assert_int_equal(av_find(m->attrs, "trace_id", &v), 0);
+        if (!bslice_eq_cstr(m->name, "checkout.cart.size"))
+            continue;
+        cart++;
+        av_iter it;
+        av_iter_init(&it, m->attrs);
+        bslice k;
+        assert_int_equal(av_iter_next(&it, &k, &v), 0);
+        assert_true(m->value_int >= 1 && m->value_int <= 6);
+    }
+    assert_int_equal(cart, N);
+    free(ix.v);
+    run_free(r);
+    free(r);
+}
+
 static int setup(void **state)
 {
     run *r = malloc(sizeof *r);
     if (!r)
         return -1;
-    run_generate(r, 7, false);
+    run_generate(r, 7, false, false);
     *state = r;
     return 0;
 }
@@ -628,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_incident),
         cmocka_unit_test(test_defects),
         cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
