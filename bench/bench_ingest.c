@@ -33,6 +33,7 @@ typedef struct {
     bool sig[3];       /* OTLP_TRACES, OTLP_LOGS, OTLP_METRICS */
     bool transport[2]; /* T_HTTP, T_GRPC */
     const char *braid;
+    const char *correlation; /* braid serve --correlation on|off */
     bool keep;
 } config;
 
@@ -1287,7 +1288,7 @@ static int verify(const config *cfg, otlp_kind k, const char *data, const char *
 static int load(const config *cfg, otlp_kind k, batch *pool, int pool_n, const char *data,
                 const char *log, result *res, probe *probes, int *np)
 {
-    const char *extra[] = {"--fsync", "batch", NULL};
+    const char *extra[] = {"--fsync", "batch", "--correlation", cfg->correlation, NULL};
     bench_daemon d;
     if (bench_daemon_start(&d, cfg->braid, data, extra, log, 120))
         return BRAID_EIO;
@@ -1604,12 +1605,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_ingest [--seconds N] [--connections N] [--batch N]\n"
             "                    [--signal logs|spans|metrics|all] [--transport http|grpc|both]\n"
-            "                    [--braid PATH] [--keep]\n");
+            "                    [--braid PATH] [--correlation on|off] [--keep]\n");
 }
 
 int main(int argc, char **argv)
 {
-    config cfg = {.seconds = 60, .connections = 8, .batch = 1000, .braid = "build/braid"};
+    config cfg = {.seconds = 60,
+                  .connections = 8,
+                  .batch = 1000,
+                  .braid = "build/braid",
+                  .correlation = "on"};
     const char *which = "all", *via = "both";
     static const struct option opts[] = {{"seconds", required_argument, NULL, 's'},
                                          {"connections", required_argument, NULL, 'c'},
@@ -1617,6 +1622,7 @@ int main(int argc, char **argv)
                                          {"signal", required_argument, NULL, 'g'},
                                          {"braid", required_argument, NULL, 'B'},
                                          {"keep", no_argument, NULL, 'k'},
+                                         {"correlation", required_argument, NULL, 'C'},
                                          {"transport", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -1644,6 +1650,9 @@ int main(int argc, char **argv)
         case 'k':
             cfg.keep = true;
             break;
+        case 'C':
+            cfg.correlation = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -1653,7 +1662,8 @@ int main(int argc, char **argv)
         }
     }
     if (cfg.seconds <= 0 || cfg.connections < 1 || cfg.connections > 256 || cfg.batch < 10 ||
-        cfg.batch > 100000 || optind != argc) {
+        cfg.batch > 100000 || optind != argc ||
+        (strcmp(cfg.correlation, "on") && strcmp(cfg.correlation, "off"))) {
         usage(stderr);
         return 2;
     }
@@ -1685,8 +1695,8 @@ int main(int argc, char **argv)
            cfg.braid);
     bench_print_machine(stdout);
     printf("load: %.0f s per signal and transport, %d connections (one request in flight on "
-           "each), %d rows per request, data in %s\n",
-           cfg.seconds, cfg.connections, cfg.batch, root);
+           "each), %d rows per request, correlation health %s, data in %s\n",
+           cfg.seconds, cfg.connections, cfg.batch, cfg.correlation, root);
 
     static const otlp_kind order[] = {OTLP_LOGS, OTLP_TRACES, OTLP_METRICS};
     result rs[6];
