@@ -146,6 +146,21 @@ int health_vgrow(void **p, size_t *cap, size_t n, size_t sz)
     return 0;
 }
 
+void *health_keyed(hmap *m, void **arr, size_t *n, size_t *cap, size_t sz, const hkey *k,
+                   bool *created)
+{
+    uint32_t i = hmap_get(m, k);
+    *created = i == UINT32_MAX;
+    if (!*created)
+        return (uint8_t *)*arr + (size_t)i * sz;
+    if (health_vgrow(arr, cap, *n, sz) || hmap_put(m, k, (uint32_t)*n))
+        return NULL;
+    void *e = (uint8_t *)*arr + *n * sz;
+    memset(e, 0, sz);
+    (*n)++;
+    return e;
+}
+
 /* ---- interned strings ---- */
 static hkey str_key(bslice s)
 {
@@ -180,57 +195,50 @@ uint32_t health_str(health *h, bslice s)
 hbucket *health_bucket(health *h, uint32_t svc, uint32_t minute)
 {
     hkey k = {{svc, minute, 0, 0}};
-    uint32_t i = hmap_get(&h->bmap, &k);
-    if (i != UINT32_MAX)
-        return &h->b[i];
-    if (health_vgrow((void **)&h->b, &h->capb, h->nb, sizeof *h->b) ||
-        hmap_put(&h->bmap, &k, (uint32_t)h->nb))
-        return NULL;
-    hbucket *b = &h->b[h->nb++];
-    *b = (hbucket){.svc = svc, .minute = minute};
+    bool created;
+    hbucket *b =
+        health_keyed(&h->bmap, (void **)&h->b, &h->nb, &h->capb, sizeof *h->b, &k, &created);
+    if (b && created) {
+        b->svc = svc;
+        b->minute = minute;
+    }
     return b;
 }
 
 static uint64_t *idf_count(health *h, uint32_t svc, uint32_t minute, uint32_t field, uint8_t form)
 {
     hkey k = {{svc, minute, field, form}};
-    uint32_t i = hmap_get(&h->idfmap, &k);
-    if (i != UINT32_MAX)
-        return &h->idf[i].count;
-    if (health_vgrow((void **)&h->idf, &h->capidf, h->nidf, sizeof *h->idf) ||
-        hmap_put(&h->idfmap, &k, (uint32_t)h->nidf))
+    bool created;
+    hidf *d = health_keyed(&h->idfmap, (void **)&h->idf, &h->nidf, &h->capidf, sizeof *h->idf, &k,
+                           &created);
+    if (!d)
         return NULL;
-    h->idf[h->nidf] = (hidf){.key = k};
-    return &h->idf[h->nidf++].count;
+    d->key = k;
+    return &d->count;
 }
 
 static void edge_add(health *h, uint32_t caller, uint32_t callee, uint32_t minute, double w)
 {
     hkey k = {{caller, callee, minute, 0}};
-    uint32_t i = hmap_get(&h->edgemap, &k);
-    if (i == UINT32_MAX) {
-        if (health_vgrow((void **)&h->edges, &h->capedges, h->nedges, sizeof *h->edges) ||
-            hmap_put(&h->edgemap, &k, (uint32_t)h->nedges))
-            return;
-        i = (uint32_t)h->nedges++;
-        h->edges[i] = (hedge){.key = k};
-    }
-    h->edges[i].calls += w;
+    bool created;
+    hedge *e = health_keyed(&h->edgemap, (void **)&h->edges, &h->nedges, &h->capedges,
+                            sizeof *h->edges, &k, &created);
+    if (!e)
+        return;
+    e->key = k;
+    e->calls += w;
 }
 
 void health_example(health *h, uint32_t svc, uint32_t kind, uint32_t field, const trace_id_t *tid,
                     uint32_t minute)
 {
     hkey k = {{svc, kind, field, 0}};
-    uint32_t i = hmap_get(&h->exmap, &k);
-    if (i == UINT32_MAX) {
-        if (health_vgrow((void **)&h->ex, &h->capex, h->nex, sizeof *h->ex) ||
-            hmap_put(&h->exmap, &k, (uint32_t)h->nex))
-            return;
-        i = (uint32_t)h->nex++;
-        h->ex[i] = (hex){.key = k};
-    }
-    hex *e = &h->ex[i];
+    bool created;
+    hex *e =
+        health_keyed(&h->exmap, (void **)&h->ex, &h->nex, &h->capex, sizeof *h->ex, &k, &created);
+    if (!e)
+        return;
+    e->key = k;
     for (uint8_t j = 0; j < e->n; j++)
         if (memcmp(&e->id[j], tid, sizeof *tid) == 0)
             return;
@@ -284,16 +292,12 @@ static void card_add(health *h, uint32_t svc, uint32_t metric, bslice key, bslic
     if (lk == UINT32_MAX)
         return;
     hkey k = {{svc, metric, lk, hour}};
-    uint32_t i = hmap_get(&h->cardmap, &k);
-    if (i == UINT32_MAX) {
-        if (health_vgrow((void **)&h->card, &h->capcard, h->ncard, sizeof *h->card) ||
-            hmap_put(&h->cardmap, &k, (uint32_t)h->ncard))
-            return;
-        i = (uint32_t)h->ncard++;
-        memset(&h->card[i], 0, sizeof h->card[i]);
-        h->card[i].key = k;
-    }
-    hcard *c = &h->card[i];
+    bool created;
+    hcard *c = health_keyed(&h->cardmap, (void **)&h->card, &h->ncard, &h->capcard, sizeof *h->card,
+                            &k, &created);
+    if (!c)
+        return;
+    c->key = k;
     c->points++;
     uint64_t x = XXH3_64bits(val.p ? (const void *)val.p : (const void *)"", val.n);
     uint32_t reg = (uint32_t)(x & (HEALTH_HLL_REGS - 1));

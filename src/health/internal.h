@@ -145,6 +145,11 @@ struct health {
 
 /* Grows a vector of elements of size sz so it holds n + 1. 0 or BRAID_ENOMEM. */
 int health_vgrow(void **p, size_t *cap, size_t n, size_t sz);
+/* A keyed vector: the element of arr (n used of cap, each sz bytes) that map
+ * says has key k, or a new zeroed one appended (*created then true). NULL on
+ * ENOMEM. Pointers into arr last until the next append. */
+void *health_keyed(hmap *m, void **arr, size_t *n, size_t *cap, size_t sz, const hkey *k,
+                   bool *created);
 /* Interns s; returns its id or UINT32_MAX on ENOMEM. Caller holds mu. */
 uint32_t health_str(health *h, bslice s);
 /* The bucket of (svc, minute), created if missing; NULL on ENOMEM. */

@@ -70,11 +70,11 @@ typedef struct {
     size_t na;
     uint32_t *at; /* svc -> index in a, UINT32_MAX none */
     idf_sum *idf;
-    size_t nidf;
+    size_t nidf, capidf;
     edge_sum *edges;
-    size_t nedges;
+    size_t nedges, capedges;
     card_sum *card;
-    size_t ncard;
+    size_t ncard, capcard;
     finding *f;
     size_t nf;
     uint32_t min_minute, max_minute;
@@ -199,21 +199,15 @@ static int gather(health *h, report *r, uint64_t start_ns, uint64_t end_ns, uint
         if (!in_range(r, d->key.k[1]) || (only != UINT32_MAX && d->key.k[0] != only))
             continue;
         hkey k = {{d->key.k[0], d->key.k[2], d->key.k[3], 0}};
-        uint32_t at = hmap_get(&m, &k);
-        if (at == UINT32_MAX) {
-            size_t cap = r->nidf;
-            idf_sum *q = realloc(r->idf, (cap + 1) * sizeof *q);
-            if (!q || hmap_put(&m, &k, (uint32_t)r->nidf)) {
-                if (q)
-                    r->idf = q;
-                hmap_free(&m);
-                return BRAID_ENOMEM;
-            }
-            r->idf = q;
-            at = (uint32_t)r->nidf++;
-            r->idf[at] = (idf_sum){.svc = k.k[0], .field = k.k[1], .form = (uint8_t)k.k[2]};
+        bool created;
+        idf_sum *x =
+            health_keyed(&m, (void **)&r->idf, &r->nidf, &r->capidf, sizeof *r->idf, &k, &created);
+        if (!x) {
+            hmap_free(&m);
+            return BRAID_ENOMEM;
         }
-        r->idf[at].count += d->count;
+        *x = (idf_sum){
+            .svc = k.k[0], .field = k.k[1], .form = (uint8_t)k.k[2], .count = x->count + d->count};
     }
     hmap_free(&m);
     for (size_t i = 0; i < h->nedges; i++) {
@@ -222,20 +216,14 @@ static int gather(health *h, report *r, uint64_t start_ns, uint64_t end_ns, uint
             (only != UINT32_MAX && d->key.k[0] != only && d->key.k[1] != only))
             continue;
         hkey k = {{d->key.k[0], d->key.k[1], 0, 0}};
-        uint32_t at = hmap_get(&m, &k);
-        if (at == UINT32_MAX) {
-            edge_sum *q = realloc(r->edges, (r->nedges + 1) * sizeof *q);
-            if (!q || hmap_put(&m, &k, (uint32_t)r->nedges)) {
-                if (q)
-                    r->edges = q;
-                hmap_free(&m);
-                return BRAID_ENOMEM;
-            }
-            r->edges = q;
-            at = (uint32_t)r->nedges++;
-            r->edges[at] = (edge_sum){.caller = k.k[0], .callee = k.k[1]};
+        bool created;
+        edge_sum *x = health_keyed(&m, (void **)&r->edges, &r->nedges, &r->capedges,
+                                   sizeof *r->edges, &k, &created);
+        if (!x) {
+            hmap_free(&m);
+            return BRAID_ENOMEM;
         }
-        r->edges[at].calls += d->calls;
+        *x = (edge_sum){.caller = k.k[0], .callee = k.k[1], .calls = x->calls + d->calls};
     }
     hmap_free(&m);
     uint32_t min_hour = r->min_minute / 60, max_hour = r->max_minute / 60;
@@ -245,23 +233,16 @@ static int gather(health *h, report *r, uint64_t start_ns, uint64_t end_ns, uint
             (only != UINT32_MAX && c->key.k[0] != only))
             continue;
         hkey k = {{c->key.k[0], c->key.k[1], c->key.k[2], 0}};
-        uint32_t at = hmap_get(&m, &k);
-        if (at == UINT32_MAX) {
-            card_sum *q = realloc(r->card, (r->ncard + 1) * sizeof *q);
-            if (!q || hmap_put(&m, &k, (uint32_t)r->ncard)) {
-                if (q)
-                    r->card = q;
-                hmap_free(&m);
-                return BRAID_ENOMEM;
-            }
-            r->card = q;
-            at = (uint32_t)r->ncard++;
-            memset(&r->card[at], 0, sizeof r->card[at]);
-            r->card[at].svc = k.k[0];
-            r->card[at].metric = k.k[1];
-            r->card[at].label = k.k[2];
+        bool created;
+        card_sum *s = health_keyed(&m, (void **)&r->card, &r->ncard, &r->capcard, sizeof *r->card,
+                                   &k, &created);
+        if (!s) {
+            hmap_free(&m);
+            return BRAID_ENOMEM;
         }
-        card_sum *s = &r->card[at];
+        s->svc = k.k[0];
+        s->metric = k.k[1];
+        s->label = k.k[2];
         s->points += c->points;
         s->idlike += c->idlike;
         for (int j = 0; j < HEALTH_HLL_REGS; j++)
@@ -449,6 +430,7 @@ static int cmp_finding(const void *pa, const void *pb)
 static int build(health *h, report *r, uint64_t start_ns, uint64_t end_ns, bslice service)
 {
     uint32_t only = UINT32_MAX;
+    r->weight = (double)HEALTH_SAMPLE_ONE / (double)h->sample;
     if (service.n) {
         for (size_t i = 0; i < h->nstrs; i++)
             if (bslice_eq(h->strs[i], service)) {

@@ -2,7 +2,9 @@
 // playwright-core, walks the on-call story over data from `braid demo`:
 // overview -> a slow exemplar on the checkout latency chart -> the trace
 // with payment.charge failing and the stripe log line -> one span's lines ->
-// a pasted traceparent -> a log line's trace link. Then a trace of 1,000
+// a pasted traceparent -> a log line's trace link; the Correlation page shows
+// the demo's correlation defects, an example trace id opens its trace, and
+// the overview marks the notifications coverage. Then a trace of 1,000
 // spans and 5,000 log lines must render in under a second. Each step leaves
 // a screenshot in artifacts/; with BRAID_E2E_UPDATE_DOCS=1 the trace view's
 // also replaces docs/ui-trace.png.
@@ -92,7 +94,9 @@ function bigTrace(nspans, nlogs) {
 }
 
 describe('web UI in Chromium', () => {
-  const fx = daemonFixture({ label: 'ui' });
+  // A short grace period so that the demo's log trace ids are judged (linked,
+  // sampled out, truncated) by the time the Correlation page opens.
+  const fx = daemonFixture({ label: 'ui', args: ['--correlation-grace', '1s'] });
   let ctx = null;
   let page = null;
   let base = '';
@@ -279,6 +283,90 @@ describe('web UI in Chromium', () => {
     await page.goto(`${base}/ui/metrics?name=checkout.cart.size&by=trace_id`);
     await page.waitForSelector('.chart canvas');
     assert.match(await page.locator('.banner.warn').innerText(), /trace_id/);
+  }));
+
+  it('correlation: the demo defects, an example opens its trace, coverage on the overview', T, fx.test(async (d) => {
+    const t0 = Date.now();
+    // The page reads the last 15 minutes, like every page by default. Wait
+    // until the grace period (1 s) has judged every log trace id.
+    let report = null;
+    for (const until = Date.now() + 10000; ;) {
+      const res = await d.get('/api/v1/correlation?start=15m');
+      assert.equal(res.status, 200, res.text);
+      report = res.json;
+      if (report.services.every((s) => s.links.pending === 0)) break;
+      assert.ok(Date.now() < until, `log trace ids still pending: ${res.text}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const faults = report.findings.filter((f) => f.severity === 'fault');
+    // Exactly the defects `braid demo` injects (sampled-out traces are info).
+    assert.deepEqual(faults.map((f) => `${f.kind} ${f.service}`).sort(), [
+      'cardinality checkout',
+      'coverage notifications',
+      'dangling_truncated inventory',
+      'format_drift inventory',
+      'lost_context notifications',
+    ]);
+    const notif = report.services.find((s) => s.service === 'notifications');
+    const inv = report.services.find((s) => s.service === 'inventory');
+    assert.ok(notif.logs > 0 && notif.logs_with_trace_id === 0, JSON.stringify(notif));
+
+    await page.goto(`${base}/ui/correlation`);
+    await page.waitForSelector('.corr-page[data-state="ready"]');
+    assert.equal(await page.locator('.nav-link.active').innerText(), 'Correlation');
+    assert.equal(await page.locator('#corr-verdict').innerText(), '5 faults');
+    // Every finding of the report, in its order, with its count and share.
+    const shown = await page.$$eval('li.finding', (els) => els.map((e) => [
+      e.dataset.kind, e.dataset.service, e.dataset.severity, e.querySelector('.count').textContent, e.querySelector('.share').textContent,
+    ]));
+    const count = (n) => n.toLocaleString('en-US');
+    assert.deepEqual(shown, report.findings.map((f) => [f.kind, f.service, f.severity, `${count(f.count)} of ${count(f.total)}`, `${(f.share * 100).toFixed(1)}%`]));
+    const cov = page.locator('li.finding[data-kind="coverage"][data-service="notifications"]');
+    assert.equal(await cov.locator('.count').innerText(), `${count(notif.logs)} of ${count(notif.logs)}`);
+    assert.equal(await cov.locator('.share').innerText(), '100.0%');
+    assert.match(await cov.locator('.finding-msg').innerText(), /^Inject the active span into log records in notifications: /);
+    for (const kind of ['dangling_truncated', 'format_drift']) {
+      const f = page.locator(`li.finding[data-kind="${kind}"][data-service="inventory"]`);
+      assert.equal(await f.locator('.finding-detail').innerText(), 'dd.trace_id as decimal');
+      assert.equal(await f.locator('.count').innerText(), `${count(inv.logs)} of ${count(inv.logs)}`);
+    }
+    assert.equal(await page.locator('li.finding[data-kind="lost_context"] .edge').textContent(), 'checkout → notifications');
+    // Label values of a cardinality finding are text, not trace links.
+    const card = page.locator('li.finding[data-kind="cardinality"]');
+    assert.equal(await card.locator('.examples a').count(), 0);
+    assert.ok((await card.locator('.examples .example').count()) >= 1);
+    // The per-service table marks the cells the faults are about.
+    const row = (s) => page.locator(`table.corr-services tr[data-service="${s}"]`);
+    assert.equal(await row('notifications').locator('td[data-col="coverage"] .cov.below .num').innerText(), '0%');
+    assert.equal(await row('checkout').locator('.cov.below').count(), 0);
+    assert.equal(await row('inventory').locator('td[data-col="truncated"].bad').innerText(), count(inv.links.truncated));
+    assert.equal(await row('inventory').locator('.id-field.bad').innerText(), `dd.trace_id · decimal ${count(inv.logs)}`);
+    await shot('correlation');
+
+    const example = cov.locator('.examples a').first();
+    const tid = /^\/ui\/trace\/([0-9a-f]{32})$/.exec(await example.getAttribute('href'))[1];
+    assert.equal(tid, report.findings.find((f) => f.kind === 'coverage').examples[0]);
+    await example.click();
+    await page.waitForURL((u) => u.pathname === `/ui/trace/${tid}`);
+    await page.waitForSelector('.trace-view[data-state="ready"]');
+    assert.equal(await page.locator('#trace-id').innerText(), tid);
+    const svcs = await page.$$eval('.wf-row .wf-svc', (els) => [...new Set(els.map((e) => e.textContent))]);
+    assert.ok(svcs.includes('notifications'), `the example trace has a notifications span (${svcs.join(',')})`);
+
+    await page.goto(`${base}/`);
+    const ov = page.locator('table.services tr[data-service="notifications"]');
+    await ov.waitFor();
+    assert.equal(await ov.locator('.cov.below .num').innerText(), '0%');
+    assert.equal(await page.locator('table.services tr[data-service="checkout"] .cov.below').count(), 0);
+    const link = ov.locator('a.cov-link');
+    assert.equal(await link.getAttribute('href'), '/ui/correlation?service=notifications');
+    await link.click();
+    await page.waitForURL((u) => u.pathname === '/ui/correlation' && u.searchParams.get('service') === 'notifications');
+    await page.waitForSelector('.corr-page[data-state="ready"]');
+    assert.equal(await page.locator('#c-service').inputValue(), 'notifications');
+    assert.deepEqual(await page.$$eval('li.finding', (els) => els.map((e) => `${e.dataset.kind} ${e.dataset.service}`)), ['coverage notifications', 'lost_context notifications']);
+    assert.equal(await page.locator('#corr-verdict').innerText(), '2 faults');
+    console.log(`# correlation page, example trace and overview coverage: ${Date.now() - t0} ms`);
   }));
 
   it('a trace of 1,000 spans and 5,000 log lines renders in under a second', T, fx.test(async (d) => {

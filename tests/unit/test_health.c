@@ -150,6 +150,10 @@ static void test_coverage(void **state)
     expect(j, "\"ok\":false");
     free(j);
     /* The service filter keeps only that service. */
+    j = report(h, "nobody");
+    expect(j, "\"sample_rate\":1,");
+    expect(j, "\"services\":[],\"edges\":[],\"findings\":[]}");
+    free(j);
     j = report(h, "quiet");
     expect(j, "\"services\":[{\"service\":\"quiet\",\"logs\":1,");
     expect(j, "\"ok\":true");

@@ -43,6 +43,12 @@ export function fmtNumber(v) {
   return v.toPrecision(2);
 }
 
+// An exact count with thousands separators (the same in every locale).
+export function fmtCount(v) {
+  if (v === null || v === undefined || !Number.isFinite(Number(v))) return '—';
+  return Math.round(Number(v)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 export function fmtRate(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   return `${v >= 100 ? Math.round(v) : v.toFixed(1)}/s`;

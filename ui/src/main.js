@@ -7,6 +7,7 @@ import './style.css';
 import { DEFAULT_RANGE, RANGES, looksLikeTraceId } from './api.js';
 import { clear, h } from './dom.js';
 import { currentRange, navigate, onRender, onSync, setParams, withRange } from './router.js';
+import { correlationView } from './views/correlation.js';
 import { logsView } from './views/logs.js';
 import { metricsView } from './views/metrics.js';
 import { overviewView } from './views/overview.js';
@@ -17,6 +18,7 @@ const routes = [
   { re: /^\/ui\/trace\/([^/]+)$/, nav: null, view: traceView },
   { re: /^\/ui\/logs\/?$/, nav: 'logs', view: logsView },
   { re: /^\/ui\/metrics\/?$/, nav: 'metrics', view: metricsView },
+  { re: /^\/ui\/correlation\/?$/, nav: 'correlation', view: correlationView },
 ];
 
 // ---- header ----------------------------------------------------------------
@@ -52,6 +54,7 @@ function buildHeader() {
     ['overview', 'Overview', '/ui/'],
     ['logs', 'Logs', '/ui/logs'],
     ['metrics', 'Metrics', '/ui/metrics'],
+    ['correlation', 'Correlation', '/ui/correlation'],
   ]) {
     navLinks[key] = h('a', { href: path, class: 'nav-link', 'data-nav': key }, label);
   }

@@ -1,6 +1,7 @@
 // Overview: per service request rate, error rate, p99 latency, log volume
-// and trace-id coverage; a p99 latency chart per service with every
-// exemplar as a dot (click: its trace); the newest traces with errors.
+// and trace-id coverage (red below the correlation threshold, a link to the
+// Correlation page); a p99 latency chart per service with every exemplar as
+// a dot (click: its trace); the newest traces with errors.
 
 import { getJSON, rangeSeconds } from '../api.js';
 import { timeChart, toSeries } from '../chart.js';
@@ -14,6 +15,8 @@ const LATENCY = 'http.server.request.duration';
 const REQUESTS = 'http.server.requests';
 const ERRORS = 'http.server.errors';
 const REFRESH_MS = 30000;
+// The daemon's default; its report carries the threshold in force.
+const COVERAGE_THRESHOLD = 0.5;
 
 const optional = (p) => p.catch((err) => (err.status === 404 ? null : Promise.reject(err)));
 
@@ -52,15 +55,17 @@ export function overviewView(root, { range }) {
     const step = `${Math.max(10, Math.ceil(secs / 100))}s`;
     const whole = `${secs}s`;
     try {
-      const [svc, lat, req, err, latAll, errs] = await Promise.all([
+      const [svc, lat, req, err, latAll, errs, corr] = await Promise.all([
         getJSON('/api/v1/services', { start: range }, { signal }),
         optional(getJSON(`/api/v1/metrics/${LATENCY}`, { start: range, quantile: 0.99, by: 'service', step }, { signal })),
         optional(getJSON(`/api/v1/metrics/${REQUESTS}`, { start: range, by: 'service', step }, { signal })),
         optional(getJSON(`/api/v1/metrics/${ERRORS}`, { start: range, by: 'service', step }, { signal })),
         optional(getJSON(`/api/v1/metrics/${LATENCY}`, { start: range, quantile: 0.99, by: 'service', step: whole }, { signal })),
         getJSON('/api/v1/traces', { status: 'error', start: range, limit: 10 }, { signal }),
+        // Without a report (correlation health off: 404) coverage is judged alone.
+        getJSON('/api/v1/correlation', { start: range }, { signal }).catch((e) => (e.name === 'AbortError' ? Promise.reject(e) : null)),
       ]);
-      draw(svc.services, lat, bySvc(req, mean), bySvc(err, mean), bySvc(latAll, max), errs.traces);
+      draw(svc.services, lat, bySvc(req, mean), bySvc(err, mean), bySvc(latAll, max), errs.traces, correlation(corr));
       status.textContent = `updated ${fmtClock(Date.now() * 1e6).slice(0, 8)}`;
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -69,7 +74,7 @@ export function overviewView(root, { range }) {
     }
   }
 
-  function draw(services, lat, rate, errRate, p99, errorTraces) {
+  function draw(services, lat, rate, errRate, p99, errorTraces, corr) {
     for (const c of charts.splice(0)) c.destroy();
     clear(body);
     if (!services.length) {
@@ -81,7 +86,7 @@ export function overviewView(root, { range }) {
       );
       return;
     }
-    body.append(servicesCard(services, rate, errRate, p99));
+    body.append(servicesCard(services, rate, errRate, p99, corr));
     body.append(latencyCard(lat, charts));
     body.append(errorTracesCard(errorTraces));
   }
@@ -99,12 +104,23 @@ export function overviewView(root, { range }) {
   };
 }
 
-function servicesCard(services, rate, errRate, p99) {
+// What the overview needs of a correlation report: the coverage threshold
+// and, per service, its coverage and whether it emits spans (coverage is
+// judged only there). Null without a usable report.
+function correlation(r) {
+  if (!r || !Array.isArray(r.services) || !r.thresholds) return null;
+  return { threshold: r.thresholds.coverage, services: new Map(r.services.map((s) => [s.service, s])) };
+}
+
+function servicesCard(services, rate, errRate, p99, corr) {
+  const threshold = corr ? corr.threshold : COVERAGE_THRESHOLD;
   const rows = services.map((s) => {
     const r = rate.get(s.name);
     const e = errRate.get(s.name);
     const er = r && e !== undefined ? e / r : r ? 0 : null;
-    const cov = s.coverage;
+    const c = corr ? corr.services.get(s.name) : null;
+    const cov = c && c.coverage !== null && c.coverage !== undefined ? c.coverage : s.coverage;
+    const judged = c ? c.emits_spans : s.spans > 0;
     return h('tr', { 'data-service': s.name },
       h('td', null, h('a', { href: withRange('/ui/logs', { service: s.name }) }, serviceChip(s.name))),
       h('td', { class: 'num' }, fmtRate(r)),
@@ -112,11 +128,14 @@ function servicesCard(services, rate, errRate, p99) {
       h('td', { class: `num ${p99.get(s.name) > 0.5 ? 'bad' : ''}` }, fmtSeconds(p99.get(s.name))),
       h('td', { class: 'num' }, fmtNumber(s.logs)),
       h('td', { class: 'num' }, fmtNumber(s.spans)),
-      h('td', null, coverageBar(cov, s.logs)),
+      h('td', null, h('a', { class: 'cov-link', href: withRange('/ui/correlation', { service: s.name }), title: 'correlation health of this service' },
+        coverageBar(cov, s.logs, { threshold, judged }))),
     );
   });
   return h('section', { class: 'card' },
-    h('div', { class: 'card-head' }, h('h2', null, 'Services'), h('span', { class: 'muted small' }, 'over the selected range · coverage: share of log records that carry a trace id')),
+    h('div', { class: 'card-head' }, h('h2', null, 'Services'),
+      h('span', { class: 'muted small' }, `over the selected range · coverage: share of log records that carry a trace id, red below ${fmtPercent(threshold, 0)} in services that emit spans`),
+      h('span', { class: 'spacer' }), h('a', { href: withRange('/ui/correlation'), class: 'small' }, 'correlation →')),
     h('table', { class: 'grid services' },
       h('thead', null, h('tr', null,
         h('th', null, 'Service'), h('th', { class: 'num' }, 'Requests'), h('th', { class: 'num' }, 'Errors'),
@@ -126,10 +145,14 @@ function servicesCard(services, rate, errRate, p99) {
   );
 }
 
-function coverageBar(cov, logs) {
+// Trace-id coverage as a bar. Below `threshold` it is a fault, but only in a
+// service that emits spans (`judged`): elsewhere logs have no trace to join.
+export function coverageBar(cov, logs, { threshold = COVERAGE_THRESHOLD, judged = true } = {}) {
   if (cov === null || cov === undefined || !logs) return h('span', { class: 'muted' }, 'no logs');
-  const cls = cov < 0.5 ? 'bad' : cov < 0.9 ? 'warnc' : 'good';
-  return h('div', { class: `cov ${cls}`, title: `${fmtPercent(cov)} of log records carry a trace id` },
+  const below = judged && cov < threshold;
+  const cls = !judged ? 'na' : below ? 'bad below' : cov < 0.9 ? 'warnc' : 'good';
+  const title = `${fmtPercent(cov)} of log records carry a trace id${below ? `: below the ${fmtPercent(threshold, 0)} threshold` : judged ? '' : ' (not judged: the service emits no spans)'}`;
+  return h('div', { class: `cov ${cls}`, title },
     h('div', { class: 'cov-track' }, h('div', { class: 'cov-fill', style: { width: `${Math.round(cov * 100)}%` } })),
     h('span', { class: 'num' }, fmtPercent(cov, 0)));
 }
