@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -478,6 +479,14 @@ uint64_t bench_du(const char *path, uint64_t *files)
     return du_bytes;
 }
 
+uint64_t bench_fs_free(const char *path)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) != 0)
+        return 0;
+    return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+}
+
 /* ---- the daemon ---- */
 
 /* Copies whatever the daemon prints on stdout after "ready" to our stderr,
@@ -710,23 +719,38 @@ int bench_daemon_stop(bench_daemon *d, double timeout_s)
     return 0;
 }
 
-int bench_proc_mem(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb)
+int bench_proc_mem_detail(pid_t pid, bench_mem *m)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    memset(m, 0, sizeof *m);
     FILE *f = fopen(path, "r");
     if (!f)
         return BRAID_EIO;
     unsigned long long v;
-    *rss_kb = *hwm_kb = 0;
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "VmRSS: %llu kB", &v) == 1)
-            *rss_kb = v;
+            m->rss_kb = v;
         else if (sscanf(line, "VmHWM: %llu kB", &v) == 1)
-            *hwm_kb = v;
+            m->hwm_kb = v;
+        else if (sscanf(line, "RssAnon: %llu kB", &v) == 1)
+            m->anon_kb = v;
+        else if (sscanf(line, "RssFile: %llu kB", &v) == 1)
+            m->file_kb = v;
+        else if (sscanf(line, "RssShmem: %llu kB", &v) == 1)
+            m->shmem_kb = v;
     }
     fclose(f);
     return 0;
+}
+
+int bench_proc_mem(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb)
+{
+    bench_mem m;
+    int rc = bench_proc_mem_detail(pid, &m);
+    *rss_kb = m.rss_kb;
+    *hwm_kb = m.hwm_kb;
+    return rc;
 }
 
 int bench_proc_cpu(pid_t pid, double *seconds)

@@ -144,6 +144,9 @@ int bench_mkdtemp(const char *prefix, char *out, size_t cap);
 int bench_rm_rf(const char *path);
 /* Sum of the sizes of regular files under path (0 if missing), and how many. */
 uint64_t bench_du(const char *path, uint64_t *files);
+/* Bytes an unprivileged writer can still use on the file system holding
+ * path (statvfs f_bavail); 0 if it cannot be read. */
+uint64_t bench_fs_free(const char *path);
 
 /* ---------------------------------------------------------------------------
  * The daemon under test.
@@ -177,6 +180,15 @@ int bench_daemon_stop(bench_daemon *d, double timeout_s);
 /* Current and peak resident set of a live process, from /proc/<pid>/status
  * (VmRSS, VmHWM), in KiB. Returns 0 or BRAID_EIO. */
 int bench_proc_mem(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb);
+/* The resident set split as the kernel counts it, in KiB: anon is heap and
+ * stacks (what the process allocated), file is pages of mapped files (part
+ * files the store mmaps: page cache the kernel can drop and read again),
+ * shmem is shared memory. rss = anon + file + shmem; hwm is the peak rss. */
+typedef struct {
+    uint64_t rss_kb, hwm_kb, anon_kb, file_kb, shmem_kb;
+} bench_mem;
+/* Fills m from /proc/<pid>/status. Returns 0 or BRAID_EIO. */
+int bench_proc_mem_detail(pid_t pid, bench_mem *m);
 /* User + system CPU seconds a live process has used so far, from
  * /proc/<pid>/stat. Returns 0 or BRAID_EIO. */
 int bench_proc_cpu(pid_t pid, double *seconds);

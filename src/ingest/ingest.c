@@ -85,6 +85,9 @@ int ingest_otlp(ingest *g, otlp_kind k, bool json, const uint8_t *data, size_t n
         snprintf(res->msg, sizeof res->msg, "braid is over its memory limit; retry later");
     else if (rc == BRAID_EIO)
         snprintf(res->msg, sizeof res->msg, "the store could not write the data; retry later");
+    else if (rc == BRAID_ENOSPC)
+        snprintf(res->msg, sizeof res->msg,
+                 "the store could not write the data: no space left on device; retry later");
     else if (rc == BRAID_ENOMEM)
         snprintf(res->msg, sizeof res->msg, "out of memory; retry later");
     model_batch_free(&b);

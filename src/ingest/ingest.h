@@ -25,7 +25,8 @@ void ingest_free(ingest *g);
 /* Outcome of one export, transport-neutral. */
 typedef struct {
     int rc;            /* 0 stored; BRAID_EINVAL malformed; BRAID_EBUSY over memory
-                          limit; BRAID_EIO store failure; BRAID_ENOMEM */
+                          limit; BRAID_EIO store failure; BRAID_ENOSPC disk full;
+                          BRAID_ENOMEM */
     uint64_t accepted; /* rows stored */
     uint64_t rejected; /* records refused individually (partial success) */
     char msg[320];     /* what was wrong (malformed or partial success), or "" */

@@ -1,7 +1,8 @@
 /* store/fsutil: the few file-system operations the store's durability rests
  * on — write fully, fsync a directory after creating or renaming in it,
  * atomic replace (temp + fsync + rename + fsync dir), recursive removal.
- * Owns no state. Never follows symlinks when removing. */
+ * A full disk is BRAID_ENOSPC, any other failure BRAID_EIO. Owns no state.
+ * Never follows symlinks when removing. */
 #include "internal.h"
 
 #include <dirent.h>
@@ -39,7 +40,7 @@ int fs_mkdir(const char *path, bool *created)
         return 0;
     }
     if (errno != EEXIST)
-        return BRAID_EIO;
+        return braid_err_from_errno(errno);
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return BRAID_EIO;
@@ -51,7 +52,7 @@ int fs_fsync_dir(const char *path)
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return BRAID_EIO;
-    int rc = fsync(fd) == 0 ? 0 : BRAID_EIO;
+    int rc = fsync(fd) == 0 ? 0 : braid_err_from_errno(errno);
     close(fd);
     return rc;
 }
@@ -64,7 +65,7 @@ int fs_write_all(int fd, const void *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return BRAID_EIO;
+            return braid_err_from_errno(errno);
         }
         q += w;
         n -= (size_t)w;
@@ -117,14 +118,14 @@ int fs_write_atomic(const char *dir, const char *name, const void *p, size_t n)
         return BRAID_EINVAL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return BRAID_EIO;
+        return braid_err_from_errno(errno);
     int rc = fs_write_all(fd, p, n);
     if (rc == 0 && fsync(fd) != 0)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     if (close(fd) != 0 && rc == 0)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     if (rc == 0 && rename(tmp, dst) != 0)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     if (rc != 0) {
         unlink(tmp);
         return rc;

@@ -16,8 +16,9 @@
 #define STORE_FORMAT_VERSION 2
 
 /* ---------------------------------------------------------------------------
- * File helpers (fsutil.c). All return 0 or BRAID_EIO (BRAID_ENOMEM where
- * they allocate) and log nothing: callers know the context.
+ * File helpers (fsutil.c). All return 0, BRAID_EIO or BRAID_ENOSPC
+ * (BRAID_ENOMEM where they allocate) and log nothing: callers know the
+ * context.
  * ------------------------------------------------------------------------- */
 /* mkdir that accepts an existing directory; *created (may be NULL) says
  * whether it was new, so the caller knows to fsync the parent. */
@@ -139,8 +140,8 @@ typedef struct {
  * records go to a fresh segment. Free with wal_close. */
 int wal_open(const char *dir, const wal_opts *o, wal **out);
 /* Appends one record; returns once it is durable per the policy and the
- * commit callback has seen it (0), or BRAID_EIO (nothing acknowledged),
- * BRAID_ETOOBIG, BRAID_ECLOSED. Thread-safe. */
+ * commit callback has seen it (0), or BRAID_EIO / BRAID_ENOSPC (nothing
+ * acknowledged), BRAID_ETOOBIG, BRAID_ECLOSED. Thread-safe. */
 int wal_append(wal *w, wal_rec *r);
 /* Deletes closed segments whose records all have seq <= upto. */
 int wal_trim(wal *w, uint64_t upto);

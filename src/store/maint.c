@@ -129,7 +129,7 @@ static int make_tmp(store *s, signal_t sig, uint32_t day, char *dd, size_t ddcap
         return rc;
     if (fs_path(tmp, tmpcap, "%s/.tmp-XXXXXX", dd))
         return BRAID_EINVAL;
-    return mkdtemp(tmp) ? 0 : BRAID_EIO;
+    return mkdtemp(tmp) ? 0 : braid_err_from_errno(errno);
 }
 
 /* Renames a finished temporary part into place and opens it. */
@@ -144,7 +144,7 @@ static int install(const char *dd, const char *tmp, signal_t sig, uint32_t day, 
     if (fs_exists(final) && store_remove_part_dir(final))
         return BRAID_EIO;
     if (rename(tmp, final) != 0)
-        return BRAID_EIO;
+        return braid_err_from_errno(errno);
     int rc = fs_fsync_dir(dd);
     if (!rc)
         rc = part_open(final, sig, day, out);

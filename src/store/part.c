@@ -115,7 +115,7 @@ int part_writer_open(const char *dir, signal_t sig, uint64_t seq_lo, uint64_t se
     if (w->cctx)
         w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (!w->cctx || w->fd < 0) {
-        int rc = w->cctx ? BRAID_EIO : BRAID_ENOMEM;
+        int rc = w->cctx ? braid_err_from_errno(errno) : BRAID_ENOMEM;
         part_writer_abort(w);
         return rc;
     }
@@ -369,12 +369,12 @@ static int write_file(const char *dir, const char *name, const void *p, size_t n
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return BRAID_EIO;
+        return braid_err_from_errno(errno);
     int rc = fill ? fill(ud, fd) : fs_write_all(fd, p, n);
     if (!rc && fsync(fd) != 0)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     if (close(fd) != 0 && !rc)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     return rc;
 }
 
@@ -401,9 +401,9 @@ int part_writer_finish(part_writer *w, uint64_t *nrows)
     if (!rc)
         rc = drain(w, true);
     if (!rc && fsync(w->fd) != 0)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     if (close(w->fd) != 0 && !rc)
-        rc = BRAID_EIO;
+        rc = braid_err_from_errno(errno);
     w->fd = -1;
     bool has_tidx = w->sig != SIGNAL_METRICS;
     if (!rc && has_tidx) {

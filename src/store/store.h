@@ -70,8 +70,9 @@ int store_close(store *s);
 
 /* Appends every row of the batch. Returns 0 only once the rows are in the WAL
  * (and fsynced per the policy); then they are visible to queries. Returns
- * BRAID_EBUSY when over the memory limit (nothing appended), BRAID_EIO when
- * the WAL could not be written (nothing acknowledged). Thread-safe. */
+ * BRAID_EBUSY when over the memory limit (nothing appended), BRAID_EIO or
+ * BRAID_ENOSPC (disk or quota full) when the WAL could not be written
+ * (nothing acknowledged). Thread-safe. */
 int store_append(store *s, const model_batch *b);
 
 /* Source checkpoints: a source that resumes from a position (the file

@@ -251,12 +251,13 @@ static int open_segment(wal *w)
     seg_name(w, no, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return BRAID_EIO;
+        return braid_err_from_errno(errno);
     /* The new name must be durable before anything in the file is acked. */
-    if (w->o.fsync != STORE_FSYNC_NONE && fs_fsync_dir(w->dir) != 0) {
+    int drc = w->o.fsync != STORE_FSYNC_NONE ? fs_fsync_dir(w->dir) : 0;
+    if (drc) {
         close(fd);
         unlink(path);
-        return BRAID_EIO;
+        return drc;
     }
     pthread_mutex_lock(&w->mu);
     int rc = seg_push(w, no, 0, 0);
@@ -314,7 +315,7 @@ static int write_records(wal *w, wal_rec *first, size_t n)
             if (wr < 0) {
                 if (errno == EINTR)
                     continue;
-                return BRAID_EIO;
+                return braid_err_from_errno(errno);
             }
             off += (uint64_t)wr;
             chunk -= (uint64_t)wr;
@@ -340,7 +341,7 @@ static int sync_segment(wal *w)
         w->fail_syncs--;
         return BRAID_EIO;
     }
-    return fdatasync(w->fd) == 0 ? 0 : BRAID_EIO;
+    return fdatasync(w->fd) == 0 ? 0 : braid_err_from_errno(errno);
 }
 
 /* After a failed write or sync: cut the segment back to its last good size
@@ -375,7 +376,7 @@ static int commit_unit(wal *w, wal_rec *first, size_t n)
         rc = sync_segment(w);
     if (rc) {
         recover_segment(w, before);
-        return BRAID_EIO;
+        return rc;
     }
     w->cur_size += total;
     x = first;
@@ -507,7 +508,7 @@ int wal_close(wal *w, uint64_t covered)
     int rc = 0;
     if (w->fd >= 0) {
         if (w->o.fsync != STORE_FSYNC_NONE && fdatasync(w->fd) != 0)
-            rc = BRAID_EIO;
+            rc = braid_err_from_errno(errno);
         close(w->fd);
         w->fd = -1;
     }

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -33,9 +34,16 @@ const char *braid_strerror(int err)
         return "shutting down";
     case BRAID_EUNSUPPORTED:
         return "unsupported";
+    case BRAID_ENOSPC:
+        return "no space left on device";
     default:
         return "unknown error";
     }
+}
+
+int braid_err_from_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? BRAID_ENOSPC : BRAID_EIO;
 }
 
 bool bslice_eq_nocase(bslice a, const char *s)

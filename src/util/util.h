@@ -23,10 +23,15 @@ enum {
     BRAID_EBUSY = -8,   /* over the memory limit: retry later */
     BRAID_ECLOSED = -9, /* the object is shutting down */
     BRAID_EUNSUPPORTED = -10,
+    BRAID_ENOSPC = -11, /* a write failed because the disk (or quota) is full */
 };
 
 /* Returns a static string describing a BRAID_E* code. */
 const char *braid_strerror(int err);
+/* The code for a failed file-system call's errno: BRAID_ENOSPC for ENOSPC and
+ * EDQUOT (the operator must free space, not look for a broken disk),
+ * BRAID_EIO for anything else. */
+int braid_err_from_errno(int e);
 
 /* A view into bytes owned by someone else. Never freed through the slice. */
 typedef struct {

@@ -1,11 +1,12 @@
 /* Unit tests for src/util: CRC32C (known vectors; hardware and table paths
  * agree at every length and alignment), buffers, arena, varints, size and
- * duration parsing. */
+ * duration parsing, and error codes (a full disk says so, not "I/O error"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "util/util.h"
@@ -102,12 +103,29 @@ static void test_parse_size_duration(void **state)
     assert_int_equal(BRAID_EINVAL, parse_duration_ns("5y", &v));
 }
 
+static void test_error_codes(void **state)
+{
+    (void)state;
+    assert_string_equal("no space left on device", braid_strerror(BRAID_ENOSPC));
+    assert_string_equal("I/O error", braid_strerror(BRAID_EIO));
+    assert_int_equal(BRAID_ENOSPC, braid_err_from_errno(ENOSPC));
+    assert_int_equal(BRAID_ENOSPC, braid_err_from_errno(EDQUOT));
+    /* every other failure stays an I/O error */
+    assert_int_equal(BRAID_EIO, braid_err_from_errno(EIO));
+    assert_int_equal(BRAID_EIO, braid_err_from_errno(EACCES));
+    assert_int_equal(BRAID_EIO, braid_err_from_errno(EROFS));
+    assert_int_equal(BRAID_EIO, braid_err_from_errno(0));
+    /* a code of its own, so callers can tell a full disk from a broken one */
+    for (int e = BRAID_ENOMEM; e >= BRAID_EUNSUPPORTED; e--)
+        assert_int_not_equal(BRAID_ENOSPC, e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_vectors),      cmocka_unit_test(test_crc32c_paths_agree),
         cmocka_unit_test(test_buf_and_varint),      cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_parse_size_duration),
+        cmocka_unit_test(test_parse_size_duration), cmocka_unit_test(test_error_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
