@@ -444,7 +444,13 @@ typedef struct part {
     part_block *blocks; /* ngroups * ncols, then ncols part and ncols zstd dictionaries */
     uint8_t *cols;
     size_t cols_len;
-    col_pdict pdict[COL_MAX]; /* part dictionaries, loaded at open */
+    /* The dictionaries are checked at open but decoded on the first read
+     * (part_dicts), so parts nobody reads (fresh flushes waiting for a merge)
+     * hold no heap for them. */
+    pthread_mutex_t dict_mu;
+    atomic_bool dicts_loaded;
+    int dicts_rc;
+    col_pdict pdict[COL_MAX]; /* part dictionaries */
     uint8_t *pdict_mem[COL_MAX];
     struct ZSTD_DDict_s *zdict[COL_MAX]; /* zstd dictionaries of the blocks, or NULL */
     bool has_tidx;

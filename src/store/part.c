@@ -463,6 +463,7 @@ void part_unref(part *p)
         free(p->pdict_mem[c]);
         ZSTD_freeDDict(p->zdict[c]);
     }
+    pthread_mutex_destroy(&p->dict_mu);
     free(p->groups);
     free(p->blocks);
     free(p->path);
@@ -535,16 +536,22 @@ static int parse_meta(part *p, const uint8_t *m, size_t n, signal_t sig)
 
 /* The bytes of a dictionary entry, checked like a block, into a malloc'd
  * *out (caller frees); *out is NULL for an all-zero (absent) entry. */
-static int read_dict(const part *p, const part_block *b, size_t max, uint8_t **out)
+static int check_dict(const part *p, const part_block *b, size_t max)
 {
-    *out = NULL;
     if (b->clen == 0 && b->rlen == 0)
         return 0;
     if (b->rlen == 0 || b->rlen > max)
         return BRAID_EFORMAT;
+    return crc32c(0, p->cols + b->off, b->clen) == b->crc ? 0 : BRAID_EFORMAT;
+}
+
+static int read_dict(const part *p, const part_block *b, size_t max, uint8_t **out)
+{
+    *out = NULL;
+    int rc = check_dict(p, b, max);
+    if (rc || b->rlen == 0)
+        return rc;
     const uint8_t *src = p->cols + b->off;
-    if (crc32c(0, src, b->clen) != b->crc)
-        return BRAID_EFORMAT;
     uint8_t *m = malloc(b->rlen);
     if (!m)
         return BRAID_ENOMEM;
@@ -563,6 +570,28 @@ static int read_dict(const part *p, const part_block *b, size_t max, uint8_t **o
 
 /* Reads every column's part dictionary and zstd dictionary into memory,
  * where the part's blocks refer to them for as long as the part is open. */
+/* At open: every dictionary block is where the directory says, of a kind
+ * that may have one, and intact. */
+static int check_dicts(const part *p)
+{
+    const col_schema *sc = col_schema_for(p->sig);
+    const part_block *pdir = &p->blocks[(size_t)p->ngroups * p->ncols];
+    const part_block *zdir = pdir + p->ncols;
+    for (uint32_t c = 0; c < p->ncols; c++) {
+        uint8_t k = sc->cols[c].kind;
+        bool strings = k == CK_BYTES || k == CK_ORIGIN || k == CK_BODY || k == CK_ATTRS;
+        bool pd = pdir[c].clen || pdir[c].rlen, zd = zdir[c].clen || zdir[c].rlen;
+        if ((pd && (k == CK_ATTRS || !strings)) || (zd && !strings))
+            return BRAID_EFORMAT;
+        int rc = check_dict(p, &pdir[c], 2 * PDICT_MAX_BYTES);
+        if (!rc)
+            rc = check_dict(p, &zdir[c], ZDICT_MAX);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_dicts(part *p)
 {
     const col_schema *sc = col_schema_for(p->sig);
@@ -604,6 +633,8 @@ int part_open(const char *path, signal_t sig, uint32_t day, part **out)
     if (!p)
         return BRAID_ENOMEM;
     atomic_init(&p->ref, 1);
+    pthread_mutex_init(&p->dict_mu, NULL);
+    atomic_init(&p->dicts_loaded, false);
     p->sig = sig;
     p->day = day;
     p->path = strdup(path);
@@ -651,7 +682,7 @@ int part_open(const char *path, signal_t sig, uint32_t day, part **out)
             close(fd);
     }
     if (!rc)
-        rc = load_dicts(p);
+        rc = check_dicts(p);
     if (!rc && p->has_tidx) {
         snprintf(fp, sizeof fp, "%s/tidx", path);
         rc = tidx_open(&p->tx, fp);
@@ -749,12 +780,35 @@ int part_reader_load(part_reader *r, const part *p, uint32_t g)
     return part_reader_load_rows(r, p, g, 0, UINT32_MAX);
 }
 
+/* Decodes the part's dictionaries once, for every reader after. The part is
+ * shared and otherwise immutable; these fields are written once under
+ * dict_mu and published by dicts_loaded. */
+static int part_dicts(const part *cp)
+{
+    part *p = (part *)cp;
+    if (atomic_load_explicit(&p->dicts_loaded, memory_order_acquire))
+        return p->dicts_rc;
+    pthread_mutex_lock(&p->dict_mu);
+    if (!atomic_load_explicit(&p->dicts_loaded, memory_order_relaxed)) {
+        p->dicts_rc = load_dicts(p);
+        if (p->dicts_rc)
+            LOG_ERROR("store: %s: a dictionary cannot be decoded: %s", p->path,
+                      braid_strerror(p->dicts_rc));
+        atomic_store_explicit(&p->dicts_loaded, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->dict_mu);
+    return p->dicts_rc;
+}
+
 int part_reader_load_rows(part_reader *r, const part *p, uint32_t g, uint32_t from, uint32_t to)
 {
     r->p = NULL;
     r->origin_ok = false;
     if (g >= p->ngroups)
         return BRAID_EINVAL;
+    int drc = part_dicts(p);
+    if (drc)
+        return drc;
     const col_schema *sc = col_schema_for(p->sig);
     uint32_t nrows = p->groups[g].nrows;
     for (uint32_t c = 0; c < p->ncols; c++) {
