@@ -1,6 +1,7 @@
 /* Fuzz target for the query API's parameter parsing: arbitrary bytes become a
  * path and a raw query string handed to api_handle over a small real store,
- * plus api_parse_time on the raw bytes. Any crash, sanitizer report or a
+ * plus api_parse_time on the raw bytes; the correlation report has a health
+ * tracker fed by the store. Any crash, sanitizer report or a
  * status outside 200/400/404/405 is a bug. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 static store *fz_store;
 static api *fz_api;
+static health *fz_health;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -22,8 +24,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.dir = dir;
     o.fsync = STORE_FSYNC_NONE;
     o.background = false;
+    if (health_new(NULL, &fz_health))
+        abort();
+    o.observer = health_observer(fz_health);
     if (store_open(&o, &fz_store) || api_create(fz_store, &fz_api))
         abort();
+    api_set_health(fz_api, fz_health);
     /* One trace with a span and a log so lookups have something to find. */
     model_batch b;
     model_batch_init(&b);
@@ -50,16 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint64_t t;
     api_parse_time((bslice){data, size}, now_unix_ns(), &t);
-    static const char *paths[] = {"/api/v1/traces", "/api/v1/logs", "/api/v1/services",
-                                  "/api/v1/traces/", "/metrics"};
+    static const char *paths[] = {"/api/v1/traces",  "/api/v1/logs", "/api/v1/services",
+                                  "/api/v1/traces/", "/metrics",     "/api/v1/correlation"};
     if (size == 0)
         return 0;
-    const char *base = paths[data[0] % 5];
+    const char *base = paths[data[0] % 6];
     bslice query = {data + 1, size - 1};
     char path[512];
     size_t n = strlen(base);
     memcpy(path, base, n);
-    if (data[0] % 5 == 3) {
+    if (data[0] % 6 == 3) {
         /* Trace pivot: the bytes up to the first '?' are the id. */
         size_t i = 0;
         while (i < query.n && query.p[i] != '?' && n + i < sizeof path)

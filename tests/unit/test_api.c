@@ -387,6 +387,48 @@ static bslice hist_payload(buf *b, const uint64_t counts[4])
     return (bslice){b->p, b->n};
 }
 
+/* /api/v1/correlation: off without a health tracker, 400 on bad
+ * parameters, the report for a service otherwise. */
+static void test_correlation(void **state)
+{
+    fixture *f = *state;
+    int st;
+    char *b = get(f, "/api/v1/correlation", "", &st);
+    assert_int_equal(st, 404);
+    assert_non_null(strstr(b, "correlation health is off"));
+    free(b);
+    health *h;
+    assert_int_equal(health_new(NULL, &h), 0);
+    api_set_health(f->a, h);
+    model_origin web = {.service = BSLICE_LIT("web")};
+    model_log logs[2] = {{.origin = &web, .time_ns = now_unix_ns()},
+                         {.origin = &web, .time_ns = now_unix_ns()}};
+    logs[0].trace_id.b[15] = 7;
+    logs[0].id_form = ID_FORM_BINARY;
+    model_span sp = {.origin = &web, .start_ns = now_unix_ns(), .kind = 2};
+    sp.trace_id.b[15] = 7;
+    sp.span_id.b[7] = 1;
+    store_rows r = {.logs = logs, .nlogs = 2, .spans = &sp, .nspans = 1};
+    health_observe(h, &r);
+    b = get(f, "/api/v1/correlation", "service=web&start=15m", &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b, "\"service\":\"web\",\"logs\":2,\"logs_with_trace_id\":1,"));
+    assert_non_null(strstr(b, "\"ok\":true"));
+    free(b);
+    b = get(f, "/api/v1/correlation", "start=yesterday-ish", &st);
+    assert_int_equal(st, 400);
+    assert_non_null(strstr(b, "start"));
+    free(b);
+    b = get(f, "/api/v1/correlation", "service=%zz", &st);
+    assert_int_equal(st, 400);
+    free(b);
+    b = get(f, "/api/v1/correlation", "start=1h&end=2h", &st);
+    assert_int_equal(st, 400);
+    free(b);
+    api_set_health(f->a, NULL);
+    health_free(h);
+}
+
 static void test_metrics_queries(void **state)
 {
     fixture *f = *state;
@@ -510,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_log_and_exemplar_json),
         cmocka_unit_test_setup_teardown(test_handlers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_correlation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
